@@ -1,0 +1,214 @@
+"""Downsampling kernels: the only place in the package that reduces blocks of pixels.
+
+Every axis is cut into windows ``[p*f, (p+1)*f)`` starting at the origin, so an axis of
+length ``n`` becomes ``ceil(n / f)`` pixels long. When ``f`` does not divide ``n``, the
+last window is shorter: it reduces only the pixels that exist. Nothing is padded, so a
+constant image stays constant everywhere, its edges included.
+
+How it works: along one axis, the partial window at the far edge is just a *full* window
+with a smaller factor (the remainder ``n % f``). Cutting the array at ``n - n % f`` on
+every axis therefore splits it into at most ``2**ndim`` regions, each of which is tiled
+exactly by equal windows and can be reduced with a reshape, no Python loop over pixels.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["METHODS", "Method", "downsample", "downsampled_shape", "normalize_factors"]
+
+Method = Literal["mean", "nearest", "mode", "min", "max"]
+
+#: The downsampling methods and what each is for.
+METHODS: dict[str, str] = {
+    "mean": "average of the window, for intensities (integers rounded half to even)",
+    "nearest": "the window's first pixel, for labels when speed matters",
+    "mode": "the most frequent value (the smallest on a tie), for label images",
+    "min": "the smallest value of the window",
+    "max": "the largest value of the window, e.g. to keep thin bright structures",
+}
+
+
+def normalize_factors(factors: int | Sequence[int], ndim: int) -> tuple[int, ...]:
+    """Return one integer factor per axis, validated.
+
+    Parameters
+    ----------
+    factors
+        One int for every axis, or a sequence with one int per axis. Each must be >= 1.
+    ndim
+        The number of axes of the array the factors apply to.
+
+    Examples
+    --------
+    >>> normalize_factors(2, 3)
+    (2, 2, 2)
+    >>> normalize_factors((1, 2, 2), 3)
+    (1, 2, 2)
+    """
+    if isinstance(factors, bool):
+        raise TypeError(f"factors must be an int or a sequence of ints, got {factors!r}")
+    if isinstance(factors, int | np.integer):
+        per_axis = (int(factors),) * ndim
+    elif isinstance(factors, Sequence | np.ndarray):
+        per_axis = tuple(factors)
+        if len(per_axis) != ndim:
+            raise ValueError(
+                f"factors={factors!r} has {len(per_axis)} entries but the array has "
+                f"{ndim} axes; give one factor per axis or a single int"
+            )
+        if not all(isinstance(f, int | np.integer) and not isinstance(f, bool) for f in per_axis):
+            raise TypeError(f"factors must be integers, got {factors!r}")
+        per_axis = tuple(int(f) for f in per_axis)
+    else:
+        raise TypeError(f"factors must be an int or a sequence of ints, got {factors!r}")
+    if any(f < 1 for f in per_axis):
+        raise ValueError(f"factors must be >= 1 (1 leaves an axis alone), got {factors!r}")
+    return per_axis
+
+
+def downsampled_shape(shape: Sequence[int], factors: int | Sequence[int]) -> tuple[int, ...]:
+    """Return the shape that `downsample` gives: ``ceil(n / f)`` on every axis.
+
+    Examples
+    --------
+    >>> downsampled_shape((1080, 1920), 2)
+    (540, 960)
+    >>> downsampled_shape((5, 7), (2, 3))
+    (3, 3)
+    """
+    per_axis = normalize_factors(factors, len(shape))
+    return tuple(math.ceil(n / f) for n, f in zip(shape, per_axis, strict=True))
+
+
+def downsample(
+    array: ArrayLike, factors: int | Sequence[int], method: Method = "mean"
+) -> NDArray:
+    """Reduce every window of ``factors`` pixels to one pixel.
+
+    Parameters
+    ----------
+    array
+        Any array-like with at least one axis (numpy, zarr, dask: it is read into memory).
+    factors
+        The window size: one int for every axis, or one int per axis (1 leaves an axis
+        alone). Windows start at the origin; an axis of length ``n`` becomes
+        ``ceil(n / f)`` long and the last window may be partial.
+    method
+        ``"mean"``, ``"nearest"`` (the first pixel of each window), ``"mode"`` (the most
+        frequent value, the smallest on a tie), ``"min"`` or ``"max"``. See `METHODS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The downsampled array, with the same dtype as the input. Integer means are
+        computed exactly, without overflow, and rounded half to even; float means are
+        computed in float64 and stored in the input's float type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.array([[1, 2, 3, 4, 5],
+    ...                   [3, 4, 5, 6, 7]], dtype=np.uint8)
+    >>> downsample(image, 2)            # the last window holds only 3, 5 and 4, 6 -> 5, 7
+    array([[2, 4, 6]], dtype=uint8)
+    >>> downsample(image, (1, 2), method="max")
+    array([[2, 4, 5],
+           [4, 6, 7]], dtype=uint8)
+    >>> downsample(np.array([1, 1, 2, 2, 2, 7], dtype=np.uint16), 3, method="mode")
+    array([1, 2], dtype=uint16)
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    data = np.asarray(array)
+    if data.ndim == 0:
+        raise ValueError("array must have at least one axis, got a 0-d array (a scalar)")
+    if data.dtype.kind not in "biuf":
+        raise TypeError(
+            f"array must hold booleans, integers or floats, got dtype {data.dtype}"
+        )
+    if method == "mean" and data.dtype.kind == "b":
+        raise TypeError("method='mean' needs numbers, got a boolean array; use 'mode' or 'max'")
+    per_axis = normalize_factors(factors, data.ndim)
+
+    if method == "nearest":
+        # The first pixel of every window, partial ones included, is a plain stride.
+        return data[tuple(slice(None, None, f) for f in per_axis)].copy()
+
+    out = np.empty(downsampled_shape(data.shape, per_axis), dtype=data.dtype)
+    for region in _regions(data.shape, per_axis):
+        src, dst, region_factors = zip(*region, strict=True)
+        block = data[src]
+        if block.size:
+            out[dst] = _reduce_full_windows(block, region_factors, method)
+    return out
+
+
+def _regions(shape: Sequence[int], factors: Sequence[int]):
+    """Yield, per region, ``(source slice, output slice, factor)`` for every axis.
+
+    Along each axis there is an interior part tiled by full windows and, when ``f``
+    does not divide ``n``, an edge part that is one window of length ``n % f``.
+    """
+    per_axis = []
+    for n, f in zip(shape, factors, strict=True):
+        full = n // f
+        parts = [(slice(0, full * f), slice(0, full), f)]
+        if n % f:
+            parts.append((slice(full * f, n), slice(full, full + 1), n % f))
+        per_axis.append(parts)
+    yield from itertools.product(*per_axis)
+
+
+def _reduce_full_windows(block: NDArray, factors: Sequence[int], method: str) -> NDArray:
+    """Reduce a block whose every axis is a whole number of windows."""
+    # (n0, n1, ...) -> (n0/f0, f0, n1/f1, f1, ...): the odd axes run inside a window.
+    split_shape = [s for n, f in zip(block.shape, factors, strict=True) for s in (n // f, f)]
+    windows = block.reshape(split_shape)
+    window_axes = tuple(range(1, 2 * block.ndim, 2))
+    if method == "min":
+        return windows.min(axis=window_axes)
+    if method == "max":
+        return windows.max(axis=window_axes)
+    if method == "mean":
+        return _mean(windows, window_axes, math.prod(factors), block.dtype)
+    return _mode(windows, window_axes)
+
+
+def _mean(windows: NDArray, axes: tuple[int, ...], count: int, dtype: np.dtype) -> NDArray:
+    if dtype.kind == "f":
+        return (windows.sum(axis=axes, dtype=np.float64) / count).astype(dtype)
+    # Exact integer arithmetic: int64 holds the sum of any window of <= 32-bit values
+    # (2**32 * count would need a window of 2**31 pixels to overflow). 64-bit integers
+    # fall back to Python integers, which are exact at any size.
+    accumulator = np.int64 if dtype.itemsize <= 4 else object
+    total = windows.sum(axis=axes, dtype=accumulator)
+    quotient, remainder = np.divmod(total, count)  # floor division: 0 <= remainder < count
+    # Round half to even: up when more than half, and on exactly half when odd.
+    round_up = (2 * remainder > count) | ((2 * remainder == count) & (quotient % 2 == 1))
+    return (quotient + round_up).astype(dtype)
+
+
+def _mode(windows: NDArray, axes: tuple[int, ...]) -> NDArray:
+    """Most frequent value per window; on a tie, the smallest."""
+    out_ndim = len(axes)
+    # Move the window axes last and flatten them: (out0, out1, ..., window_size).
+    order = tuple(range(0, 2 * out_ndim, 2)) + axes
+    flat = windows.transpose(order).reshape(*(windows.shape[i] for i in order[:out_ndim]), -1)
+    ordered = np.sort(flat, axis=-1)
+    # Length of the run of equal values ending at each position of the sorted window.
+    positions = np.arange(ordered.shape[-1])
+    starts = np.ones(ordered.shape, dtype=bool)
+    starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
+    run_start = np.maximum.accumulate(np.where(starts, positions, 0), axis=-1)
+    run_length = positions - run_start
+    # argmax returns the first position that reaches the longest run; values are sorted,
+    # so that run holds the smallest of the most frequent values.
+    best = np.argmax(run_length, axis=-1)
+    return np.take_along_axis(ordered, best[..., None], axis=-1)[..., 0]

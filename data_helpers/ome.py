@@ -1,0 +1,478 @@
+"""OME-Zarr metadata: the one place in the package that builds, writes and reads it.
+
+Two versions matter today:
+
+* OME-Zarr **0.4** lives in Zarr **v2** stores: the ``multiscales`` list sits directly in
+  the group's ``.zattrs`` and carries its own ``version``.
+* OME-Zarr **0.5** lives in Zarr **v3** stores: everything OME sits under one ``ome`` key
+  of the group's ``zarr.json`` attributes, whose ``version`` is ``"0.5"``.
+
+The models come from ome-zarr-models and the array specifications from pydantic-zarr, so
+no JSON is written by hand. `validate` checks a written group twice: with ome-zarr-models
+and against the OME-NGFF *strict* JSON schema shipped in ``data_helpers/schemas``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import zarr
+from jsonschema import Draft202012Validator
+from ome_zarr_models.v04 import Image as ImageV04
+from ome_zarr_models.v04.axes import Axis as AxisV04
+from ome_zarr_models.v05 import Image as ImageV05
+from ome_zarr_models.v05.axes import Axis as AxisV05
+from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
+from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+__all__ = [
+    "AXIS_TYPES",
+    "COMPRESSIONS",
+    "WINDOW_METHODS",
+    "Compression",
+    "MultiscaleMetadata",
+    "create_image",
+    "image_model",
+    "level_transforms",
+    "read_multiscale",
+    "validate",
+    "validate_axes",
+]
+
+Compression = Literal["blosc-lz4", "blosc-zstd"] | None
+
+#: Accepted ``compression`` values: Blosc with byte shuffle, as in Acquire's Zarr driver.
+COMPRESSIONS: tuple[Compression, ...] = (None, "blosc-lz4", "blosc-zstd")
+
+#: The axis names OME-Zarr knows, their type, in the order the specification requires.
+AXIS_TYPES: dict[str, str] = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
+
+#: Methods whose output pixel summarises a whole window, so its centre moves by half a window.
+WINDOW_METHODS = frozenset({"mean", "mode", "min", "max"})
+
+# Blosc level 1: fast enough to keep up with a camera, as Acquire's driver does.
+_BLOSC_LEVEL = 1
+_SCHEMA_DIR = Path(__file__).parent / "schemas"
+
+
+def validate_axes(axes: str) -> str:
+    """Check an axes string such as ``"tczyx"`` or ``"zyx"`` and return it.
+
+    OME-Zarr wants 2 to 5 axes: an optional time axis, then an optional channel axis,
+    then 2 or 3 space axes, each name at most once, in the order ``t, c, z, y, x``.
+
+    Examples
+    --------
+    >>> validate_axes("tcyx")
+    'tcyx'
+    >>> validate_axes("xyz")
+    Traceback (most recent call last):
+    ...
+    ValueError: axes='xyz' must follow the OME order 't', 'c', 'z', 'y', 'x' ...
+    """
+    if not isinstance(axes, str):
+        raise TypeError(f"axes must be a string such as 'zyx' or 'tczyx', got {axes!r}")
+    unknown = set(axes) - set(AXIS_TYPES)
+    if unknown or len(set(axes)) != len(axes):
+        raise ValueError(
+            f"axes={axes!r} must use each of 't', 'c', 'z', 'y', 'x' at most once"
+        )
+    if list(axes) != sorted(axes, key="tczyx".index):
+        raise ValueError(
+            f"axes={axes!r} must follow the OME order 't', 'c', 'z', 'y', 'x' "
+            "(time, then channel, then space)"
+        )
+    n_space = sum(AXIS_TYPES[a] == "space" for a in axes)
+    if n_space not in (2, 3):
+        raise ValueError(f"axes={axes!r} must have 2 or 3 space axes (z, y, x), got {n_space}")
+    return axes
+
+
+def level_transforms(
+    base_scale: Sequence[float],
+    level_factors: Sequence[Sequence[int]],
+    *,
+    method: str = "mean",
+    base_translation: Sequence[float] | None = None,
+) -> tuple[list[list[float]], list[list[float]]]:
+    """Return the scale and translation of every level of a pyramid.
+
+    Parameters
+    ----------
+    base_scale
+        The physical size of a full-resolution pixel along each axis.
+    level_factors
+        For each level after the first, the factor applied to the level above it.
+    method
+        The downsampling method. A window method (mean, mode, min, max) puts each coarse
+        pixel at the centre of its window: ``(F - 1) / 2`` fine pixels from the first
+        fine pixel, where ``F`` is the factor accumulated since level 0. ``nearest``
+        keeps the window's first pixel, so its position does not move.
+    base_translation
+        The position of the first full-resolution pixel (zeros by default).
+
+    Returns
+    -------
+    scales, translations
+        One list per level, level 0 first. Each value is computed once from the
+        accumulated integer factor, so no rounding error builds up level after level.
+
+    Examples
+    --------
+    >>> scales, translations = level_transforms([1.0, 0.5, 0.5], [(1, 2, 2), (1, 2, 2)])
+    >>> scales
+    [[1.0, 0.5, 0.5], [1.0, 1.0, 1.0], [1.0, 2.0, 2.0]]
+    >>> translations
+    [[0.0, 0.0, 0.0], [0.0, 0.25, 0.25], [0.0, 0.75, 0.75]]
+    """
+    ndim = len(base_scale)
+    offset0 = [0.0] * ndim if base_translation is None else [float(t) for t in base_translation]
+    if len(offset0) != ndim:
+        raise ValueError(
+            f"base_translation={base_translation!r} needs one value per axis ({ndim})"
+        )
+    shifts = method in WINDOW_METHODS
+    accumulated = [1] * ndim
+    scales, translations = [], []
+    for level in range(len(level_factors) + 1):
+        if level:
+            factors = level_factors[level - 1]
+            if len(factors) != ndim:
+                raise ValueError(
+                    f"level_factors[{level - 1}]={factors!r} needs one factor per axis ({ndim})"
+                )
+            accumulated = [a * int(f) for a, f in zip(accumulated, factors, strict=True)]
+        scales.append([float(s) * a for s, a in zip(base_scale, accumulated, strict=True)])
+        translations.append(
+            [
+                t + (float(s) * (a - 1) / 2 if shifts else 0.0)
+                for t, s, a in zip(offset0, base_scale, accumulated, strict=True)
+            ]
+        )
+    return scales, translations
+
+
+def _check_compression(compression: Compression) -> None:
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression must be one of {list(COMPRESSIONS)}, got {compression!r}")
+
+
+def _array_spec_v2(shape, dtype, chunks, compression, fill_value) -> ArraySpecV2:
+    compressor = None
+    if compression is not None:
+        cname = compression.removeprefix("blosc-")
+        compressor = {"id": "blosc", "cname": cname, "clevel": _BLOSC_LEVEL, "shuffle": 1,
+                      "blocksize": 0}
+    return ArraySpecV2(
+        shape=tuple(shape), dtype=np.dtype(dtype).str, chunks=tuple(chunks),
+        compressor=compressor, fill_value=fill_value, attributes={},
+        dimension_separator="/", order="C", filters=None,
+    )
+
+
+def _array_spec_v3(shape, dtype, chunks, compression, fill_value, shard_shape, axes):
+    dtype = np.dtype(dtype)
+    codecs: list[dict[str, Any]] = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    if compression is not None:
+        codecs.append({
+            "name": "blosc",
+            "configuration": {"cname": compression.removeprefix("blosc-"), "clevel": _BLOSC_LEVEL,
+                              "shuffle": "shuffle", "typesize": dtype.itemsize, "blocksize": 0},
+        })
+    grid_shape = tuple(chunks)
+    if shard_shape is not None:
+        # A shard is one file holding many chunks plus an index of where each one is.
+        codecs = [{
+            "name": "sharding_indexed",
+            "configuration": {
+                "chunk_shape": list(chunks),
+                "codecs": codecs,
+                "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
+                                 {"name": "crc32c"}],
+                "index_location": "end",
+            },
+        }]
+        grid_shape = tuple(shard_shape)
+    return ArraySpecV3(
+        shape=tuple(shape), data_type=dtype.name,
+        chunk_grid={"name": "regular", "configuration": {"chunk_shape": grid_shape}},
+        chunk_key_encoding={"name": "default", "configuration": {"separator": "/"}},
+        fill_value=fill_value, codecs=codecs, attributes={}, dimension_names=tuple(axes),
+    )
+
+
+def _check_shard_shape(shard_shape, chunks, shape, level):
+    if len(shard_shape) != len(chunks) or any(
+        not isinstance(s, int | np.integer) or s < c or s % c
+        for s, c in zip(shard_shape, chunks, strict=True)
+    ):
+        raise ValueError(
+            f"shard shape {tuple(shard_shape)!r} of level {level} must have one entry per axis, "
+            f"each a whole multiple of the chunk shape {tuple(chunks)!r}"
+        )
+    # A shard larger than the array only wastes index entries: clip it to whole chunks.
+    return tuple(
+        min(s, math.ceil(n / c) * c) for s, c, n in zip(shard_shape, chunks, shape, strict=True)
+    )
+
+
+def image_model(
+    *,
+    shapes: Sequence[Sequence[int]],
+    dtype: Any,
+    chunks: Sequence[Sequence[int]],
+    axes: str,
+    scales: Sequence[Sequence[float]],
+    translations: Sequence[Sequence[float]],
+    zarr_version: Literal[2, 3] = 2,
+    compression: Compression = None,
+    shard_shapes: Sequence[Sequence[int]] | None = None,
+    space_unit: str = "micrometer",
+    time_unit: str | None = None,
+    name: str = "image",
+    method: str = "mean",
+    fill_value: int | float = 0,
+) -> ImageV04 | ImageV05:
+    """Build the ome-zarr-models model of a multiscale image, levels ``"0"``, ``"1"``, ...
+
+    Zarr v2 gives an OME-Zarr 0.4 `ome_zarr_models.v04.Image`, Zarr v3 an OME-Zarr 0.5
+    `ome_zarr_models.v05.Image` (with sharding when ``shard_shapes`` is given). Nothing
+    is written: pass the model to `create_image`, or call its ``to_zarr`` yourself.
+
+    Examples
+    --------
+    >>> model = image_model(shapes=[(64, 64), (32, 32)], dtype="uint16",
+    ...                     chunks=[(32, 32), (32, 32)], axes="yx",
+    ...                     scales=[[0.5, 0.5], [1.0, 1.0]],
+    ...                     translations=[[0.0, 0.0], [0.25, 0.25]])
+    >>> model.ome_zarr_version
+    '0.4'
+    >>> [d.path for d in model.attributes.multiscales[0].datasets]
+    ['0', '1']
+    """
+    axes = validate_axes(axes)
+    if zarr_version not in (2, 3):
+        raise ValueError(f"zarr_version must be 2 or 3, got {zarr_version!r}")
+    _check_compression(compression)
+    n_levels = len(shapes)
+    if n_levels == 0:
+        raise ValueError("shapes must list at least one level")
+    for label, values in (("chunks", chunks), ("scales", scales), ("translations", translations)):
+        if len(values) != n_levels:
+            raise ValueError(f"{label} has {len(values)} entries but shapes has {n_levels} levels")
+    for level, (shape, chunk) in enumerate(zip(shapes, chunks, strict=True)):
+        if len(shape) != len(axes) or len(chunk) != len(axes):
+            raise ValueError(
+                f"level {level}: shape {tuple(shape)} and chunks {tuple(chunk)} need one entry "
+                f"per axis of axes={axes!r}"
+            )
+    if shard_shapes is not None:
+        if zarr_version != 3:
+            raise ValueError("shard_chunks needs zarr_version=3: Zarr v2 has no sharding")
+        if len(shard_shapes) != n_levels:
+            raise ValueError(f"shard_shapes has {len(shard_shapes)} entries, expected {n_levels}")
+        shard_shapes = [
+            _check_shard_shape(s, c, n, level)
+            for level, (s, c, n) in enumerate(zip(shard_shapes, chunks, shapes, strict=True))
+        ]
+
+    units = {"space": space_unit, "time": time_unit, "channel": None}
+    axis_cls = AxisV04 if zarr_version == 2 else AxisV05
+    axis_models = [
+        axis_cls(name=a, type=AXIS_TYPES[a], unit=units[AXIS_TYPES[a]]) for a in axes
+    ]
+    if zarr_version == 2:
+        specs = [_array_spec_v2(s, dtype, c, compression, fill_value)
+                 for s, c in zip(shapes, chunks, strict=True)]
+        image_cls = ImageV04
+    else:
+        shards = shard_shapes or [None] * n_levels
+        specs = [_array_spec_v3(s, dtype, c, compression, fill_value, sh, axes)
+                 for s, c, sh in zip(shapes, chunks, shards, strict=True)]
+        image_cls = ImageV05
+    return image_cls.new(
+        array_specs=specs,
+        paths=[str(level) for level in range(n_levels)],
+        axes=axis_models,
+        scales=[[float(v) for v in s] for s in scales],
+        translations=[[float(v) for v in t] for t in translations],
+        name=name,
+        multiscale_type=method,
+        # What the strict schema asks for: how the levels were made.
+        metadata={"method": f"data_helpers.downsample.downsample(method={method!r})",
+                  "version": "1"},
+    )
+
+
+def create_image(
+    dest: str | Path | zarr.abc.store.Store,
+    model: ImageV04 | ImageV05,
+    *,
+    overwrite: bool = False,
+) -> zarr.Group:
+    """Write a model's group and empty arrays to ``dest`` and return the open group.
+
+    ``dest`` may be a path or any Zarr store. An existing path is refused unless
+    ``overwrite=True``; nothing is written when the check fails.
+
+    Examples
+    --------
+    >>> model = image_model(shapes=[(4, 4)], dtype="uint8", chunks=[(2, 2)], axes="yx",
+    ...                     scales=[[1.0, 1.0]], translations=[[0.0, 0.0]])
+    >>> group = create_image(zarr.storage.MemoryStore(), model)
+    >>> group["0"].shape
+    (4, 4)
+    """
+    if isinstance(dest, str | Path):
+        path = Path(dest)
+        if path.exists():
+            if not overwrite:
+                raise FileExistsError(
+                    f"dest={str(path)!r} already exists; pass overwrite=True to replace it"
+                )
+            # Remove the old tree first: stale chunks of bigger old arrays must not survive.
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        store = zarr.storage.LocalStore(path)
+    else:
+        store = dest
+    return model.to_zarr(store, path="", overwrite=overwrite)
+
+
+@dataclass(frozen=True)
+class MultiscaleMetadata:
+    """What a reader needs from an OME-Zarr multiscale image, in plain Python types."""
+
+    version: str
+    name: str | None
+    axes: tuple[str, ...]
+    axis_types: tuple[str | None, ...]
+    units: tuple[str | None, ...]
+    paths: tuple[str, ...]
+    scales: tuple[tuple[float, ...], ...]
+    translations: tuple[tuple[float, ...], ...]
+    method: str | None
+
+
+def _open_group(group: str | Path | zarr.Group) -> zarr.Group:
+    if isinstance(group, zarr.Group):
+        return group
+    if not Path(group).exists():
+        raise FileNotFoundError(f"no Zarr group at {str(group)!r}")
+    return zarr.open_group(str(group), mode="r")
+
+
+def _load_model(group: zarr.Group) -> ImageV04 | ImageV05:
+    if group.metadata.zarr_format == 2:
+        return ImageV04.from_zarr(group)
+    return ImageV05.from_zarr(group)
+
+
+def _vector(transforms, kind: str, ndim: int, default: float) -> list[float]:
+    """The values of the first ``kind`` ("scale" or "translation") transform, or defaults."""
+    for transform in transforms or ():
+        if transform.type == kind:
+            return [float(v) for v in getattr(transform, kind)]
+    return [default] * ndim
+
+
+def read_multiscale(group: str | Path | zarr.Group) -> MultiscaleMetadata:
+    """Read the first multiscale of an OME-Zarr 0.4 or 0.5 image group.
+
+    Scales and translations are the full transform of each level: the dataset's own
+    transforms combined with the multiscale's global ones, if any.
+
+    Examples
+    --------
+    >>> model = image_model(shapes=[(4, 4), (2, 2)], dtype="uint8", chunks=[(2, 2)] * 2,
+    ...                     axes="yx", scales=[[1.0, 1.0], [2.0, 2.0]],
+    ...                     translations=[[0.0, 0.0], [0.5, 0.5]])
+    >>> meta = read_multiscale(create_image(zarr.storage.MemoryStore(), model))
+    >>> meta.paths, meta.scales[1], meta.translations[1]
+    (('0', '1'), (2.0, 2.0), (0.5, 0.5))
+    """
+    model = _load_model(_open_group(group))
+    multiscale = model.ome_attributes.multiscales[0]
+    ndim = len(multiscale.axes)
+    global_scale = _vector(multiscale.coordinateTransformations, "scale", ndim, 1.0)
+    global_shift = _vector(multiscale.coordinateTransformations, "translation", ndim, 0.0)
+    scales, translations = [], []
+    for dataset in multiscale.datasets:
+        scale = _vector(dataset.coordinateTransformations, "scale", ndim, 1.0)
+        shift = _vector(dataset.coordinateTransformations, "translation", ndim, 0.0)
+        # Global transforms apply after the dataset's: x -> g_s * (s * x + t) + g_t.
+        scales.append(tuple(g * s for g, s in zip(global_scale, scale, strict=True)))
+        translations.append(
+            tuple(g * t + gt for g, t, gt in zip(global_scale, shift, global_shift, strict=True))
+        )
+    return MultiscaleMetadata(
+        version=model.ome_zarr_version,
+        name=multiscale.name,
+        axes=tuple(a.name for a in multiscale.axes),
+        axis_types=tuple(a.type for a in multiscale.axes),
+        units=tuple(a.unit for a in multiscale.axes),
+        paths=tuple(d.path for d in multiscale.datasets),
+        scales=tuple(scales),
+        translations=tuple(translations),
+        method=multiscale.type,
+    )
+
+
+@lru_cache(maxsize=1)
+def _schema_registry() -> Registry:
+    resources = []
+    for schema_file in sorted(_SCHEMA_DIR.glob("*/*.schema")):
+        contents = json.loads(schema_file.read_text())
+        # The strict schemas name no $schema; both versions use draft 2020-12.
+        resources.append(
+            (contents["$id"], Resource.from_contents(contents, default_specification=DRAFT202012))
+        )
+    return Registry().with_resources(resources)
+
+
+def _strict_schema_errors(attributes: dict[str, Any], version: str) -> list[str]:
+    registry = _schema_registry()
+    schema = registry.contents(f"https://ngff.openmicroscopy.org/{version}/schemas/strict_image.schema")
+    validator = Draft202012Validator(schema, registry=registry)
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
+        for error in validator.iter_errors(attributes)
+    ]
+
+
+def validate(group: str | Path | zarr.Group) -> ImageV04 | ImageV05:
+    """Validate an OME-Zarr image with ome-zarr-models and the strict OME-NGFF schema.
+
+    Returns the ome-zarr-models model of the image; raises `ValueError` listing what is
+    wrong otherwise.
+
+    Examples
+    --------
+    >>> model = image_model(shapes=[(4, 4)], dtype="uint8", chunks=[(2, 2)], axes="yx",
+    ...                     scales=[[1.0, 1.0]], translations=[[0.0, 0.0]], zarr_version=3)
+    >>> validate(create_image(zarr.storage.MemoryStore(), model)).ome_zarr_version
+    '0.5'
+    """
+    opened = _open_group(group)
+    try:
+        model = _load_model(opened)
+    except Exception as error:  # pydantic's ValidationError and zarr's errors alike
+        raise ValueError(f"not a valid OME-Zarr image: {error}") from error
+    # As stored: a JSON round trip turns in-memory tuples into the arrays JSON has.
+    attributes = json.loads(json.dumps(opened.attrs.asdict()))
+    errors = _strict_schema_errors(attributes, model.ome_zarr_version)
+    if errors:
+        raise ValueError(
+            f"OME-Zarr {model.ome_zarr_version} image fails the strict OME-NGFF schema:\n  "
+            + "\n  ".join(errors)
+        )
+    return model
