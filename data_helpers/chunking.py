@@ -64,7 +64,8 @@ def frames_per_chunk(max_bytes_per_chunk: int, bytes_per_tile: int, *, warn: boo
     >>> frames_per_chunk(64 * 2**20, 640 * 360)    # 640 x 360 uint8 tiles under 64 MiB
     291
     """
-    if isinstance(max_bytes_per_chunk, bool) or not isinstance(max_bytes_per_chunk, int | np.integer):
+    budget = max_bytes_per_chunk
+    if isinstance(budget, bool) or not isinstance(budget, int | np.integer):
         raise TypeError(f"max_bytes_per_chunk must be an integer, got {max_bytes_per_chunk!r}")
     if bytes_per_tile < 1:
         raise ValueError(f"bytes_per_tile must be >= 1, got {bytes_per_tile!r}")

@@ -189,7 +189,8 @@ def _mean(windows: NDArray, axes: tuple[int, ...], count: int, dtype: np.dtype) 
     # fall back to Python integers, which are exact at any size.
     accumulator = np.int64 if dtype.itemsize <= 4 else object
     total = windows.sum(axis=axes, dtype=accumulator)
-    quotient, remainder = np.divmod(total, count)  # floor division: 0 <= remainder < count
+    # Floor division, so 0 <= remainder < count (``//`` and ``%`` also work on Python ints).
+    quotient, remainder = total // count, total % count
     # Round half to even: up when more than half, and on exactly half when odd.
     round_up = (2 * remainder > count) | ((2 * remainder == count) & (quotient % 2 == 1))
     return (quotient + round_up).astype(dtype)

@@ -345,7 +345,11 @@ def create_image(
         store = zarr.storage.LocalStore(path)
     else:
         store = dest
-    return model.to_zarr(store, path="", overwrite=overwrite)
+    group = model.to_zarr(store, path="", overwrite=overwrite)
+    # ome-zarr-models 1.7 dumps unset optional fields as null ("omero": null in 0.4), which
+    # the OME-NGFF schema rejects: store the same model without its unset fields.
+    group.attrs.put(model.attributes.model_dump(mode="json", exclude_none=True))
+    return group
 
 
 @dataclass(frozen=True)

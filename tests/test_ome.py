@@ -1,0 +1,160 @@
+"""Tests of data_helpers.ome: building, writing, reading and validating OME-Zarr images."""
+
+import json
+
+import numpy as np
+import pytest
+import zarr
+
+from data_helpers import ome
+
+
+def two_level_model(**overrides):
+    kwargs = dict(
+        shapes=[(8, 10), (4, 5)], dtype="uint16", chunks=[(4, 4), (4, 4)], axes="yx",
+        scales=[[0.5, 0.25], [1.0, 0.5]], translations=[[0.0, 0.0], [0.25, 0.125]],
+    )
+    kwargs.update(overrides)
+    return ome.image_model(**kwargs)
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+@pytest.mark.parametrize("compression", ome.COMPRESSIONS)
+def test_write_read_validate_round_trip(tmp_path, zarr_version, compression):
+    model = two_level_model(zarr_version=zarr_version, compression=compression)
+    group = ome.create_image(tmp_path / "image.zarr", model)
+    data = np.arange(80, dtype=np.uint16).reshape(8, 10)
+    group["0"][:] = data
+    validated = ome.validate(tmp_path / "image.zarr")
+    assert validated.ome_zarr_version == {2: "0.4", 3: "0.5"}[zarr_version]
+    reopened = zarr.open_group(tmp_path / "image.zarr", mode="r")
+    assert reopened.metadata.zarr_format == zarr_version
+    np.testing.assert_array_equal(reopened["0"][:], data)
+    meta = ome.read_multiscale(tmp_path / "image.zarr")
+    assert meta.paths == ("0", "1")
+    assert meta.axes == ("y", "x")
+    assert meta.units == ("micrometer", "micrometer")
+    assert meta.scales == ((0.5, 0.25), (1.0, 0.5))
+    assert meta.translations == ((0.0, 0.0), (0.25, 0.125))
+    assert meta.method == "mean"
+
+
+def test_metadata_lives_where_each_version_puts_it(tmp_path):
+    ome.create_image(tmp_path / "v2.zarr", two_level_model(zarr_version=2))
+    ome.create_image(tmp_path / "v3.zarr", two_level_model(zarr_version=3))
+    zattrs = json.loads((tmp_path / "v2.zarr" / ".zattrs").read_text())
+    assert zattrs["multiscales"][0]["version"] == "0.4"
+    zarr_json = json.loads((tmp_path / "v3.zarr" / "zarr.json").read_text())
+    assert zarr_json["attributes"]["ome"]["version"] == "0.5"
+    assert "multiscales" in zarr_json["attributes"]["ome"]
+    # the strict schema's extra requirements are met
+    multiscale = zarr_json["attributes"]["ome"]["multiscales"][0]
+    assert {"name", "type", "metadata"} <= multiscale.keys()
+
+
+def test_compression_and_sharding_reach_the_arrays(tmp_path):
+    group = ome.create_image(
+        tmp_path / "s.zarr",
+        two_level_model(zarr_version=3, compression="blosc-lz4", shard_shapes=[(8, 8), (4, 8)]),
+    )
+    array = group["0"]
+    assert array.chunks == (4, 4)
+    assert array.shards == (8, 8)
+    assert array.compressors[0].cname.value == "lz4"
+    assert ome.create_image(tmp_path / "v2.zarr", two_level_model(compression="blosc-zstd"))[
+        "0"
+    ].compressors[0].cname == "zstd"
+
+
+def test_shard_shape_is_clipped_to_the_array(tmp_path):
+    group = ome.create_image(
+        tmp_path / "s.zarr", two_level_model(zarr_version=3, shard_shapes=[(400, 400)] * 2)
+    )
+    assert group["0"].shards == (8, 12)   # whole chunks covering (8, 10)
+    assert group["1"].shards == (4, 8)
+
+
+def test_validate_rejects_broken_metadata(tmp_path):
+    group = ome.create_image(tmp_path / "i.zarr", two_level_model())
+    attrs = group.attrs.asdict()
+    del attrs["multiscales"][0]["name"]
+    group.attrs.put(attrs)
+    with pytest.raises(ValueError, match=r"(?s)strict OME-NGFF schema.*'name' is a required"):
+        ome.validate(tmp_path / "i.zarr")
+    plain = zarr.open_group(tmp_path / "plain.zarr", mode="w", zarr_format=2)
+    with pytest.raises(ValueError, match="not a valid OME-Zarr image"):
+        ome.validate(plain)
+    with pytest.raises(FileNotFoundError, match="no Zarr group"):
+        ome.validate(tmp_path / "missing.zarr")
+
+
+def test_existing_destination_needs_overwrite(tmp_path):
+    path = tmp_path / "i.zarr"
+    ome.create_image(path, two_level_model())
+    (path / "0" / "stale").write_text("old chunk")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        ome.create_image(path, two_level_model())
+    ome.create_image(path, two_level_model(), overwrite=True)
+    assert not (path / "0" / "stale").exists()
+
+
+def test_read_multiscale_applies_global_transforms(tmp_path):
+    from ome_zarr_models.v04 import Image
+    from ome_zarr_models.v04.axes import Axis
+    from pydantic_zarr.v2 import ArraySpec
+
+    spec = ArraySpec(shape=(4, 4), dtype="|u1", chunks=(2, 2), attributes={}, fill_value=0)
+    model = Image.new(
+        array_specs=[spec], paths=["full"], name="other tool",
+        axes=[Axis(name="y", type="space"), Axis(name="x", type="space")],
+        scales=[[2.0, 3.0]], translations=[[1.0, 1.0]],
+        global_scale=[10.0, 10.0], global_translation=[5.0, 0.0],
+    )
+    model.to_zarr(zarr.storage.LocalStore(tmp_path / "o.zarr"), path="")
+    meta = ome.read_multiscale(tmp_path / "o.zarr")
+    assert meta.paths == ("full",)
+    assert meta.scales == ((20.0, 30.0),)
+    assert meta.translations == ((15.0, 10.0),)
+
+
+def test_level_transforms_are_exact_and_centred():
+    scales, translations = ome.level_transforms([0.65, 0.65], [(3, 3), (3, 3), (3, 3)])
+    # computed from the accumulated factor, not by repeated multiplication
+    assert scales[3] == [0.65 * 27, 0.65 * 27]
+    assert translations[3] == [0.65 * 26 / 2, 0.65 * 26 / 2]
+    # centre of coarse pixel 0 == centre of the fine pixels it averages
+    for level in range(1, 4):
+        factor = 3**level
+        fine_centres = np.arange(factor) * 0.65
+        assert translations[level][0] == pytest.approx(fine_centres.mean())
+    _, nearest = ome.level_transforms([1.0], [(2,), (2,)], method="nearest")
+    assert nearest == [[0.0], [0.0], [0.0]]
+    _, shifted = ome.level_transforms([1.0], [(2,)], base_translation=[10.0])
+    assert shifted == [[10.0], [10.5]]
+
+
+@pytest.mark.parametrize(
+    ("axes", "match"),
+    [("xyz", "OME order"), ("cz", "2 or 3 space"), ("tczyxq", "at most once"),
+     ("zz", "at most once"), ("tcyxz", "OME order")],
+)
+def test_bad_axes(axes, match):
+    with pytest.raises(ValueError, match=match):
+        ome.validate_axes(axes)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "match"),
+    [
+        ({"zarr_version": 4}, ValueError, "zarr_version must be 2 or 3"),
+        ({"compression": "gzip"}, ValueError, "compression must be one of"),
+        ({"chunks": [(4, 4)]}, ValueError, "chunks has 1 entries but shapes has 2"),
+        ({"shard_shapes": [(8, 8)] * 2}, ValueError, "needs zarr_version=3"),
+        ({"zarr_version": 3, "shard_shapes": [(6, 4)] * 2}, ValueError, "whole multiple"),
+        ({"shapes": [(8, 10, 1), (4, 5, 1)]}, ValueError, "one entry per axis"),
+        ({"axes": 3}, TypeError, "axes must be a string"),
+    ],
+)
+def test_bad_model_arguments(overrides, error, match):
+    with pytest.raises(error, match=match):
+        two_level_model(**overrides)
