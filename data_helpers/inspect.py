@@ -1,0 +1,497 @@
+"""What is on disk: store trees with file counts and sizes, and chunk statistics.
+
+A Zarr store on a local disk is a plain directory: metadata files (``zarr.json`` for
+Zarr v3; ``.zarray``, ``.zgroup``, ``.zattrs`` for Zarr v2) and one file per chunk
+(or per shard). :func:`store_tree` draws that directory with the number of files and
+bytes below each folder; :func:`chunk_stats` summarises one array: how many chunks
+its grid has, how many are actually stored, and how well they compress.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rich
+import zarr
+import zarr.errors
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+__all__ = [
+    "ChunkStats",
+    "chunk_stats",
+    "directory_size",
+    "format_bytes",
+    "print_store_tree",
+    "store_tree",
+]
+
+# Files that describe a Zarr node rather than hold chunks: listed first in trees.
+_METADATA_FILES = (".zmetadata", "zarr.json", ".zgroup", ".zarray", ".zattrs")
+
+
+def format_bytes(n_bytes: int) -> str:
+    """Format a number of bytes with binary units (KiB = 1024 bytes, MiB, GiB, ...).
+
+    Parameters
+    ----------
+    n_bytes
+        A number of bytes, >= 0.
+
+    Returns
+    -------
+    str
+        E.g. ``"512 B"``, ``"1.5 KiB"``, ``"3.0 GiB"``.
+
+    Examples
+    --------
+    >>> format_bytes(512)
+    '512 B'
+    >>> format_bytes(1536)
+    '1.5 KiB'
+    >>> format_bytes(3 * 2**30)
+    '3.0 GiB'
+    """
+    if isinstance(n_bytes, bool) or not isinstance(n_bytes, int):
+        raise TypeError(f"n_bytes must be an integer >= 0, got {n_bytes!r}")
+    if n_bytes < 0:
+        raise ValueError(f"n_bytes must be an integer >= 0, got {n_bytes!r}")
+    if n_bytes < 1024:
+        return f"{n_bytes} B"
+    value = float(n_bytes)
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        value /= 1024
+        if value < 1024 or unit == "PiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _check_path(path: Any, name: str = "path") -> Path:
+    """Return ``path`` as a Path that exists, or raise a clear error."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"{name} must be a str or path-like, got {type(path)!r}")
+    result = Path(path)
+    if not result.exists():
+        raise FileNotFoundError(f"{name} does not exist: {str(path)!r}")
+    return result
+
+
+# ----------------------------------------------------------------------------
+# Directory trees
+# ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    """A file or directory, with the totals of everything below it."""
+
+    name: str
+    is_dir: bool
+    n_files: int
+    n_bytes: int
+    children: list[_Entry] = field(default_factory=list)
+
+
+def _natural_key(name: str) -> tuple[Any, ...]:
+    """Sort key: metadata files first, then names with numbers in numeric order.
+
+    So chunk files come as 0, 1, 2, ..., 10 rather than 0, 1, 10, 2.
+    """
+    metadata_rank = _METADATA_FILES.index(name) if name in _METADATA_FILES else len(_METADATA_FILES)
+    parts = tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"(\d+)", name)
+        if part
+    )
+    return (metadata_rank, parts)
+
+
+def _scan(path: Path) -> _Entry:
+    """Walk ``path`` once, counting files and bytes in every directory below it."""
+    if not path.is_dir():
+        return _Entry(path.name, False, 1, path.stat().st_size)
+    children = []
+    with os.scandir(path) as it:
+        for item in it:
+            # Symbolic links to directories are not followed (like os.walk), so a link
+            # loop cannot make the walk endless.
+            if item.is_dir(follow_symlinks=False):
+                children.append(_scan(Path(item.path)))
+            elif item.is_file():
+                children.append(_Entry(item.name, False, 1, item.stat().st_size))
+    children.sort(key=lambda entry: _natural_key(entry.name))
+    return _Entry(
+        path.name or str(path),
+        True,
+        sum(c.n_files for c in children),
+        sum(c.n_bytes for c in children),
+        children,
+    )
+
+
+def directory_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """Count the files below a directory and their total size.
+
+    Parameters
+    ----------
+    path
+        A directory (every file below it, at any depth, is counted) or a file.
+
+    Returns
+    -------
+    tuple[int, int]
+        ``(number_of_files, total_bytes)``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = pathlib.Path(tmp)
+    ...     _ = (folder / "a.bin").write_bytes(bytes(100))
+    ...     (folder / "sub").mkdir()
+    ...     _ = (folder / "sub" / "b.bin").write_bytes(bytes(28))
+    ...     directory_size(folder)
+    (2, 128)
+    """
+    entry = _scan(_check_path(path))
+    return entry.n_files, entry.n_bytes
+
+
+def _count_label(n_files: int, n_bytes: int) -> str:
+    """E.g. ``"3 files, 1.5 KiB"``."""
+    return f"{n_files} file{'' if n_files == 1 else 's'}, {format_bytes(n_bytes)}"
+
+
+def _entry_label(entry: _Entry) -> Text:
+    """Tree label of a file (its size) or directory (its file count and size)."""
+    if entry.is_dir:
+        return Text.assemble(
+            (entry.name + "/", "bold blue"),
+            (f"  ({_count_label(entry.n_files, entry.n_bytes)})", "dim"),
+        )
+    return Text.assemble(entry.name, (f"  ({format_bytes(entry.n_bytes)})", "dim"))
+
+
+def _add_children(tree: Tree, entry: _Entry, depth: int, max_depth: int, max_entries: int) -> None:
+    """Add ``entry``'s children to ``tree``, down to ``max_depth``."""
+    if depth >= max_depth:
+        return
+    shown, hidden = entry.children[:max_entries], entry.children[max_entries:]
+    for child in shown:
+        branch = tree.add(_entry_label(child))
+        if child.is_dir:
+            _add_children(branch, child, depth + 1, max_depth, max_entries)
+    if hidden:
+        n_dirs = sum(c.is_dir for c in hidden)
+        if n_dirs == 0:
+            kind = ("file", "files")
+        elif n_dirs == len(hidden):
+            kind = ("directory", "directories")
+        else:
+            kind = ("entry", "entries")
+        noun = kind[0] if len(hidden) == 1 else kind[1]
+        n_files = sum(c.n_files for c in hidden)
+        n_bytes = sum(c.n_bytes for c in hidden)
+        detail = format_bytes(n_bytes) if n_dirs == 0 else _count_label(n_files, n_bytes)
+        tree.add(Text(f"… {len(hidden)} more {noun} ({detail})", style="dim italic"))
+
+
+def _check_limit(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def store_tree(path: str | os.PathLike[str], *, max_depth: int = 3, max_entries: int = 5) -> Tree:
+    """A tree of a Zarr store (or any directory), with file counts and sizes.
+
+    Each directory shows the number of files and bytes below it, at any depth; each
+    file shows its size. Metadata files come first, then names in natural order
+    (``2`` before ``10``).
+
+    Parameters
+    ----------
+    path
+        The store's directory (e.g. ``"image.zarr"``), or any directory or file.
+    max_depth
+        Deepest level listed (the store itself is level 0). Directories at this
+        level show their totals but not their content. 0 shows only the totals.
+    max_entries
+        Most entries listed per directory; the others are summarised in one line,
+        e.g. ``… 95 more files (1.2 MiB)``.
+
+    Returns
+    -------
+    rich.tree.Tree
+        Print it with ``rich.print(tree)`` or :func:`print_store_tree`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, zarr
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "demo.zarr"
+    ...     z = zarr.create_array(path, shape=(4, 40), chunks=(1, 40), dtype="uint8",
+    ...                           compressors=None)
+    ...     z[...] = 1
+    ...     tree = store_tree(path, max_entries=2)
+    >>> print(tree.label)
+    demo.zarr/  (5 files, ...)
+    >>> from rich.console import Console
+    >>> plain = Console(width=80, color_system=None)  # no colours, for this example
+    >>> plain.print(tree)  # or rich.print(tree), in colour
+    demo.zarr/  (5 files, ...)
+    ├── zarr.json  (... B)
+    └── c/  (4 files, 160 B)
+        ├── 0/  (1 file, 40 B)
+        │   └── 0  (40 B)
+        ├── 1/  (1 file, 40 B)
+        │   └── 0  (40 B)
+        └── … 2 more directories (2 files, 80 B)
+    """
+    root = _scan(_check_path(path))
+    max_depth = _check_limit("max_depth", max_depth, 0)
+    max_entries = _check_limit("max_entries", max_entries, 1)
+    tree = Tree(_entry_label(root), guide_style="dim")
+    if root.is_dir:
+        _add_children(tree, root, 0, max_depth, max_entries)
+    return tree
+
+
+def print_store_tree(
+    path: str | os.PathLike[str],
+    *,
+    max_depth: int = 3,
+    max_entries: int = 5,
+    console: Console | None = None,
+) -> None:
+    """Print :func:`store_tree` with rich (in a terminal or a Jupyter notebook).
+
+    Parameters
+    ----------
+    path, max_depth, max_entries
+        As for :func:`store_tree`.
+    console
+        The rich console to print to. Default: rich's global console.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rich.console import Console
+    >>> plain = Console(width=80, color_system=None)  # no colours, for this example
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = pathlib.Path(tmp) / "store"
+    ...     folder.mkdir()
+    ...     for i in range(4):
+    ...         _ = (folder / f"{i}.0").write_bytes(bytes(10))
+    ...     print_store_tree(folder, max_entries=3, console=plain)
+    store/  (4 files, 40 B)
+    ├── 0.0  (10 B)
+    ├── 1.0  (10 B)
+    ├── 2.0  (10 B)
+    └── … 1 more file (10 B)
+    """
+    tree = store_tree(path, max_depth=max_depth, max_entries=max_entries)
+    if console is None:
+        rich.print(tree)
+    else:
+        console.print(tree)
+
+
+# ----------------------------------------------------------------------------
+# Chunk statistics
+# ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkStats:
+    """Chunk statistics of one Zarr array (see :func:`chunk_stats`).
+
+    Attributes
+    ----------
+    shape, dtype, zarr_format
+        The array's shape, data type (as a string) and Zarr format (2 or 3).
+    chunk_shape
+        Shape of one chunk: the unit of compression and reading.
+    shard_shape
+        Shape of one shard (Zarr v3 sharding: one file holding several chunks), or
+        None for an array without shards.
+    nchunks
+        Number of chunks in the grid (each axis: ceil(size / chunk size)).
+    nchunks_stored
+        Number of chunks stored, as zarr counts them (``nchunks_initialized``).
+        Chunks never written, or equal to the fill value, are not stored: reading
+        them gives the fill value. With shards, every chunk of a stored shard counts.
+    nshards, nshards_stored
+        Shards in the grid and shards stored (files), or None without shards.
+    nbytes
+        Uncompressed size of the whole array: ``prod(shape) * itemsize``.
+    nbytes_stored
+        Bytes the array takes in its store: chunks (or shards) plus metadata.
+    compressors
+        The compressors of the chunks, e.g. ``("ZstdCodec(level=0, checksum=False)",)``.
+    compression_ratio
+        ``nbytes / nbytes_stored``. Chunks that are not stored cost nothing, so a
+        partly written array has a high ratio.
+    fraction_stored
+        ``nchunks_stored / nchunks``.
+    """
+
+    shape: tuple[int, ...]
+    dtype: str
+    zarr_format: int
+    chunk_shape: tuple[int, ...]
+    shard_shape: tuple[int, ...] | None
+    nchunks: int
+    nchunks_stored: int
+    nshards: int | None
+    nshards_stored: int | None
+    nbytes: int
+    nbytes_stored: int
+    compressors: tuple[str, ...]
+
+    @property
+    def compression_ratio(self) -> float:
+        """Uncompressed bytes divided by stored bytes."""
+        return self.nbytes / self.nbytes_stored if self.nbytes_stored else float("inf")
+
+    @property
+    def fraction_stored(self) -> float:
+        """Fraction of the grid's chunks that are stored."""
+        return self.nchunks_stored / self.nchunks if self.nchunks else 0.0
+
+    def as_table(self, title: str | None = "Chunk statistics") -> Table:
+        """The statistics as a two-column rich table.
+
+        Parameters
+        ----------
+        title
+            Table title (None for none).
+
+        Returns
+        -------
+        rich.table.Table
+            Print it with ``rich.print``; in a notebook, displaying the ChunkStats
+            itself is enough.
+
+        Examples
+        --------
+        >>> z = zarr.create_array({}, shape=(10, 10), chunks=(5, 5), dtype="uint8")
+        >>> z[:5, :5] = 1
+        >>> table = chunk_stats(z).as_table()
+        >>> table.columns[0]._cells[:3]
+        ['shape', 'chunk shape', 'chunks in grid']
+        """
+        table = Table(title=title, show_header=False)
+        table.add_column("statistic", style="bold")
+        table.add_column("value", justify="right")
+        rows = [
+            ("shape", str(self.shape)),
+            ("chunk shape", str(self.chunk_shape)),
+            ("chunks in grid", f"{self.nchunks:,}"),
+            ("chunks stored", f"{self.nchunks_stored:,} ({self.fraction_stored:.0%})"),
+        ]
+        if self.shard_shape is not None:
+            rows += [
+                ("shard shape", str(self.shard_shape)),
+                ("shards in grid", f"{self.nshards:,}"),
+                ("shards stored", f"{self.nshards_stored:,}"),
+            ]
+        rows += [
+            ("data type", self.dtype),
+            ("zarr format", str(self.zarr_format)),
+            ("compressors", ", ".join(self.compressors) or "none"),
+            ("uncompressed", format_bytes(self.nbytes)),
+            ("stored", format_bytes(self.nbytes_stored)),
+            ("compression ratio", f"{self.compression_ratio:.2f}"),
+        ]
+        for name, value in rows:
+            table.add_row(name, value)
+        return table
+
+    def __rich__(self) -> Table:
+        """Let ``rich.print(stats)`` and notebooks show the table."""
+        return self.as_table()
+
+
+def _open_array(array: Any) -> zarr.Array:
+    """``array`` if it is a zarr array, else open the array stored at that path."""
+    if isinstance(array, zarr.Array):
+        return array
+    if not isinstance(array, str | os.PathLike):
+        raise TypeError(
+            f"array must be a zarr.Array or the path of one (str or path-like), got {type(array)!r}"
+        )
+    path = _check_path(array, "array")
+    try:
+        node = zarr.open(path, mode="r")
+    except (zarr.errors.NodeNotFoundError, zarr.errors.MetadataValidationError) as error:
+        raise ValueError(
+            f"array must be the path of a Zarr array, but {str(array)!r} holds no Zarr "
+            "metadata (no zarr.json or .zarray)"
+        ) from error
+    if not isinstance(node, zarr.Array):
+        members = sorted(name for name, _ in node.arrays())
+        raise ValueError(
+            f"array must be the path of a Zarr array, but {str(array)!r} is a group; "
+            f"pass the path of one of its arrays: {members}"
+        )
+    return node
+
+
+def chunk_stats(array: zarr.Array | str | os.PathLike[str]) -> ChunkStats:
+    """Chunk statistics of a Zarr v2 or v3 array, sharded or not.
+
+    Parameters
+    ----------
+    array
+        A ``zarr.Array``, or the path of one on disk (opened read-only).
+
+    Returns
+    -------
+    ChunkStats
+        Frozen dataclass; ``rich.print(stats)`` shows it as a table.
+
+    Examples
+    --------
+    >>> z = zarr.create_array({}, shape=(100, 100), chunks=(10, 10), dtype="uint16")
+    >>> z[:30, :] = 7  # write 3 of the 10 rows of chunks
+    >>> stats = chunk_stats(z)
+    >>> stats.nchunks, stats.nchunks_stored, stats.nbytes
+    (100, 30, 20000)
+    >>> bool(stats.compression_ratio > 10)
+    True
+    """
+    array = _open_array(array)
+    shards = array.shards
+    nchunks_stored = array.nchunks_initialized
+    if shards is None:
+        nshards = nshards_stored = None
+    else:
+        # zarr counts every chunk of a stored shard as stored.
+        chunks_per_shard = 1
+        for shard, chunk in zip(shards, array.chunks, strict=True):
+            chunks_per_shard *= shard // chunk
+        nshards = 1
+        for size, shard in zip(array.shape, shards, strict=True):
+            nshards *= -(-size // shard)  # ceiling division
+        nshards_stored = nchunks_stored // chunks_per_shard
+    return ChunkStats(
+        shape=tuple(array.shape),
+        dtype=str(array.dtype),
+        zarr_format=array.metadata.zarr_format,
+        chunk_shape=tuple(array.chunks),
+        shard_shape=None if shards is None else tuple(shards),
+        nchunks=array.nchunks,
+        nchunks_stored=nchunks_stored,
+        nshards=nshards,
+        nshards_stored=nshards_stored,
+        nbytes=array.nbytes,
+        nbytes_stored=array.nbytes_stored(),
+        compressors=tuple(str(c) for c in array.compressors),
+    )

@@ -1,0 +1,512 @@
+"""Matplotlib figures used by the chapters.
+
+Every function takes any array-like: numpy, zarr or dask arrays. They read only what
+they draw (one plane of a volume, a strided view of a large image), so they work on
+arrays far bigger than memory. Single-panel functions take an optional ``ax=`` and
+return the :class:`~matplotlib.axes.Axes` they drew on; :func:`plot_levels` returns
+the :class:`~matplotlib.figure.Figure`. Nothing calls ``plt.show()``: in a notebook the
+figure appears at the end of the cell, in a script call ``plt.show()`` or
+``fig.savefig(...)`` yourself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from numbers import Real
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+__all__ = ["plot_chunk_grid", "plot_codec_bytes", "plot_levels", "plot_slice"]
+
+
+# ----------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------
+
+
+def _as_array_like(array: Any, name: str) -> Any:
+    """Return ``array`` itself if it has a shape (numpy, zarr, dask), else as numpy.
+
+    Arrays with a shape are kept as they are, so slicing them later reads only the
+    part that is needed; lists and other sequences become numpy arrays.
+    """
+    if hasattr(array, "shape") and hasattr(array, "__getitem__"):
+        return array
+    try:
+        return np.asarray(array)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{name} must be an array-like (numpy, zarr or dask array), got {type(array)!r}"
+        ) from error
+
+
+def _check_axis_int(name: str, value: Any, size: int, what: str) -> int:
+    """Check ``value`` is an int in ``[-size, size)`` and return it as a non-negative int."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer in [{-size}, {size}) ({what}), got {value!r}")
+    if not -size <= value < size:
+        raise ValueError(f"{name} must be an integer in [{-size}, {size}) ({what}), got {value!r}")
+    return int(value) % size
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float] | None = None) -> Axes:
+    """The given axes, or the axes of a new figure."""
+    if ax is not None:
+        if not isinstance(ax, Axes):
+            raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax)!r}")
+        return ax
+    # pyplot (not a bare Figure) so that notebooks display the figure automatically.
+    _, new_ax = plt.subplots(figsize=figsize, layout="constrained")
+    return new_ax
+
+
+def _format_key(key: Sequence[int | slice]) -> str:
+    """Format an index tuple as numpy syntax, e.g. ``[64, :, :]``."""
+    parts = [":" if isinstance(k, slice) else str(k) for k in key]
+    return "[" + ", ".join(parts) + "]"
+
+
+def _middle_plane_key(shape: Sequence[int]) -> tuple[int | slice, ...]:
+    """Index selecting the last two axes at the middle of every leading axis."""
+    return (*(n // 2 for n in shape[:-2]), slice(None), slice(None))
+
+
+# ----------------------------------------------------------------------------
+# plot_slice
+# ----------------------------------------------------------------------------
+
+
+def plot_slice(
+    array: Any,
+    index: int | None = None,
+    axis: int = 0,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "gray",
+    colorbar: bool = False,
+    **imshow_kwargs: Any,
+) -> Axes:
+    """Show one 2D plane of an array.
+
+    Only that plane is read: for a zarr or dask array, only the chunks it crosses.
+
+    Parameters
+    ----------
+    array
+        A 2D or higher array-like (numpy, zarr, dask). A 2D array is shown as it is.
+    index
+        Position of the plane along ``axis``. Default: the middle. Negative values
+        count from the end. Must be None for a 2D array.
+    axis
+        The axis the plane is perpendicular to (negative values count from the end).
+        If more than two axes remain, the leading ones are taken at their middle.
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title. Default: the selection in numpy syntax, e.g. ``array[64, :, :]``.
+    cmap
+        Matplotlib colormap.
+    colorbar
+        Add a colorbar.
+    **imshow_kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow` (``vmin``, ``vmax``, ...).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes holding the image.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> volume = np.arange(4 * 5 * 6).reshape(4, 5, 6)
+    >>> ax = plot_slice(volume, axis=1)
+    >>> ax.get_title()
+    'array[:, 2, :]'
+    >>> ax.images[0].get_array().shape
+    (4, 6)
+    >>> plt.close(ax.figure)
+    """
+    array = _as_array_like(array, "array")
+    shape = tuple(array.shape)
+    ndim = len(shape)
+    if ndim < 2:
+        raise ValueError(f"array must have at least 2 dimensions, got shape {shape}")
+
+    if ndim == 2:
+        if index is not None:
+            raise ValueError(
+                f"index must be None for a 2D array (it is shown whole), got {index!r}"
+            )
+        key: tuple[int | slice, ...] = (slice(None), slice(None))
+    else:
+        axis = _check_axis_int("axis", axis, ndim, f"an axis of an array of shape {shape}")
+        if index is None:
+            index = shape[axis] // 2
+        index = _check_axis_int("index", index, shape[axis], f"a position along axis {axis}")
+        # The plane is made of the last two remaining axes; any others are taken at
+        # their middle (e.g. time and channel of a (t, c, z, y, x) image).
+        remaining = [a for a in range(ndim) if a != axis]
+        selection: list[int | slice] = [slice(None)] * ndim
+        selection[axis] = index
+        for a in remaining[:-2]:
+            selection[a] = shape[a] // 2
+        key = tuple(selection)
+
+    # Indexing first, converting second: zarr and dask read only this plane.
+    plane = np.asarray(array[key])
+    ax = _new_axes(ax)
+    image = ax.imshow(plane, cmap=cmap, **imshow_kwargs)
+    ax.set_title(f"array{_format_key(key)}" if title is None else title)
+    kept = [a for a, k in enumerate(key) if isinstance(k, slice)]
+    ax.set_ylabel(f"axis {kept[0]}")
+    ax.set_xlabel(f"axis {kept[1]}")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax)
+    return ax
+
+
+# ----------------------------------------------------------------------------
+# plot_chunk_grid
+# ----------------------------------------------------------------------------
+
+
+def _chunk_edges(image: Any, chunks: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk boundaries along y and x, from ``0`` to the image size inclusive."""
+    shape = tuple(image.shape)
+    if chunks is None:
+        own = getattr(image, "chunks", None)
+        if own is None:
+            raise ValueError(
+                "chunks must be given as (chunk_y, chunk_x) for an array without chunks "
+                f"of its own (a {type(image).__name__}), got None"
+            )
+        if all(isinstance(c, tuple) for c in own):
+            # dask: the actual (possibly irregular) chunk sizes along each axis.
+            return tuple(np.concatenate([[0], np.cumsum(c)]) for c in own)  # type: ignore[return-value]
+        chunks = own
+    if (
+        isinstance(chunks, str)
+        or not isinstance(chunks, Sequence)
+        or len(chunks) != 2
+        or any(isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 1 for c in chunks)
+    ):
+        raise ValueError(
+            f"chunks must be a pair of positive integers (chunk_y, chunk_x), got {chunks!r}"
+        )
+    return tuple(  # type: ignore[return-value]
+        np.append(np.arange(0, n, c), n) for n, c in zip(shape, chunks, strict=True)
+    )
+
+
+def plot_chunk_grid(
+    image2d: Any,
+    chunks: Sequence[int] | None = None,
+    *,
+    ax: Axes | None = None,
+    show_indices: bool = True,
+    max_labels: int = 100,
+    max_display: int = 2048,
+    title: str | None = None,
+    cmap: str = "gray",
+    color: str = "tab:orange",
+    linewidth: float = 1.0,
+    **imshow_kwargs: Any,
+) -> Axes:
+    """Show a 2D image with its chunk boundaries and each chunk's grid index.
+
+    Parameters
+    ----------
+    image2d
+        A 2D array-like. A zarr or dask array brings its own chunks.
+    chunks
+        ``(chunk_y, chunk_x)``. Default: the array's own chunks (zarr, dask); required
+        for numpy arrays. Chunks at the far edges may be cut short by the image.
+    ax
+        Axes to draw on. Default: a new figure.
+    show_indices
+        Write ``"(i, j)"`` at the centre of each chunk (skipped when there are more
+        than ``max_labels`` chunks: they would not be readable).
+    max_labels
+        Most chunks that get a label.
+    max_display
+        Images larger than this (pixels along an axis) are shown with a stride, to
+        keep memory and drawing time small; coordinates stay in full-size pixels.
+    title
+        Title. Default: the shape, chunk shape and number of chunks.
+    cmap
+        Matplotlib colormap of the image.
+    color, linewidth
+        Style of the boundary lines and labels.
+    **imshow_kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes. The horizontal and vertical boundaries are its first two
+        ``collections`` (one segment per boundary, image edges included).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_chunk_grid(np.zeros((100, 150)), chunks=(50, 64))
+    >>> [len(lines.get_segments()) for lines in ax.collections]  # 2 + 1 rows, 3 + 1 cols
+    [3, 4]
+    >>> [t.get_text() for t in ax.texts]
+    ['(0, 0)', '(0, 1)', '(0, 2)', '(1, 0)', '(1, 1)', '(1, 2)']
+    >>> plt.close(ax.figure)
+    """
+    image2d = _as_array_like(image2d, "image2d")
+    shape = tuple(image2d.shape)
+    if len(shape) != 2:
+        raise ValueError(f"image2d must be 2D, got shape {shape}; use one plane of it")
+    height, width = shape
+    y_edges, x_edges = _chunk_edges(image2d, chunks)
+    if isinstance(max_display, bool) or not isinstance(max_display, int) or max_display < 1:
+        raise ValueError(f"max_display must be a positive integer, got {max_display!r}")
+
+    # A strided view keeps huge images cheap to draw; `extent` maps it back onto
+    # full-size pixel coordinates (pixel centres at integers, edges at half-integers).
+    step = max(1, math.ceil(max(shape) / max_display))
+    plane = np.asarray(image2d[::step, ::step])
+    ax = _new_axes(ax)
+    extent = (-0.5, width - 0.5, height - 0.5, -0.5)
+    ax.imshow(plane, cmap=cmap, extent=extent, **imshow_kwargs)
+
+    ax.hlines(y_edges - 0.5, -0.5, width - 0.5, colors=color, linewidths=linewidth)
+    ax.vlines(x_edges - 0.5, -0.5, height - 0.5, colors=color, linewidths=linewidth)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+
+    n_y, n_x = len(y_edges) - 1, len(x_edges) - 1
+    if show_indices and n_y * n_x <= max_labels:
+        for i in range(n_y):
+            for j in range(n_x):
+                # Centre of the chunk's visible part (edge chunks may be cut short).
+                y = (y_edges[i] + y_edges[i + 1] - 1) / 2
+                x = (x_edges[j] + x_edges[j + 1] - 1) / 2
+                ax.text(x, y, f"({i}, {j})", color=color, ha="center", va="center", fontsize=8)
+
+    if title is None:
+        chunk_shape = (int(y_edges[1] - y_edges[0]), int(x_edges[1] - x_edges[0]))
+        title = f"shape {shape}, chunks {chunk_shape}: {n_y} x {n_x} = {n_y * n_x} chunks"
+    ax.set_title(title)
+    ax.set_ylabel("y (pixels)")
+    ax.set_xlabel("x (pixels)")
+    return ax
+
+
+# ----------------------------------------------------------------------------
+# plot_levels
+# ----------------------------------------------------------------------------
+
+
+def plot_levels(
+    levels: Sequence[Any],
+    *,
+    titles: Sequence[str] | None = None,
+    axes: Sequence[Axes] | None = None,
+    cmap: str = "gray",
+    panel_size: float = 3.0,
+    **imshow_kwargs: Any,
+) -> Figure:
+    """Show the levels of a pyramid side by side, over the same extent.
+
+    Every level is stretched over the extent of level 0, so the panels have the same
+    size and the loss of detail from level to level is visible. Pixels are drawn as
+    blocks (``interpolation="nearest"``) and all levels share the contrast of level 0.
+
+    Parameters
+    ----------
+    levels
+        The levels, largest first: 2D array-likes, or nD ones whose last two axes
+        are shown at the middle of every leading axis.
+    titles
+        One title per level. Default: ``"level i"`` and the level's shape.
+    axes
+        One axes per level to draw on. Default: a new figure with one row.
+    cmap
+        Matplotlib colormap.
+    panel_size
+        Width and height (inches) of each panel of a new figure.
+    **imshow_kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow` (e.g. ``vmin``, ``vmax``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the panels.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> image = np.arange(64.0).reshape(8, 8)
+    >>> fig = plot_levels([image, image[::2, ::2], image[::4, ::4]])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['level 0\\n(8, 8)', 'level 1\\n(4, 4)', 'level 2\\n(2, 2)']
+    >>> plt.close(fig)
+    """
+    if isinstance(levels, str | bytes | Mapping) or not isinstance(levels, Sequence):
+        raise TypeError(f"levels must be a list of array-likes, got {type(levels)!r}")
+    if len(levels) == 0:
+        raise ValueError("levels must hold at least one array, got an empty sequence")
+    arrays = [_as_array_like(level, f"levels[{i}]") for i, level in enumerate(levels)]
+    for i, level in enumerate(arrays):
+        if len(level.shape) < 2:
+            raise ValueError(
+                f"levels[{i}] must have at least 2 dimensions, got shape {tuple(level.shape)}"
+            )
+    if titles is None:
+        titles = [f"level {i}\n{tuple(level.shape)}" for i, level in enumerate(arrays)]
+    elif isinstance(titles, str) or len(titles) != len(arrays):
+        raise ValueError(f"titles must hold one title per level ({len(arrays)}), got {titles!r}")
+
+    if axes is None:
+        fig, row = plt.subplots(
+            1,
+            len(arrays),
+            figsize=(panel_size * len(arrays), panel_size + 0.4),
+            squeeze=False,
+            layout="constrained",
+        )
+        axes = list(row[0])
+    elif len(axes) != len(arrays) or not all(isinstance(a, Axes) for a in axes):
+        raise ValueError(
+            f"axes must hold one matplotlib Axes per level ({len(arrays)}), got {axes!r}"
+        )
+    fig = axes[0].figure
+
+    planes = [np.asarray(level[_middle_plane_key(level.shape)]) for level in arrays]
+    # Same contrast everywhere, from level 0, so levels can be compared.
+    imshow_kwargs.setdefault("vmin", float(np.nanmin(planes[0])))
+    imshow_kwargs.setdefault("vmax", float(np.nanmax(planes[0])))
+    imshow_kwargs.setdefault("interpolation", "nearest")
+    # Every level covers the pixel extent of level 0.
+    height, width = planes[0].shape
+    extent = (-0.5, width - 0.5, height - 0.5, -0.5)
+    for ax, plane, title in zip(axes, planes, titles, strict=True):
+        ax.imshow(plane, cmap=cmap, extent=extent, **imshow_kwargs)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+# ----------------------------------------------------------------------------
+# plot_codec_bytes
+# ----------------------------------------------------------------------------
+
+
+def _check_number(name: str, value: Any, *, allow_none: bool = False) -> float | None:
+    """Return ``value`` as a float after checking it is a number >= 0."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _codec_rows(results: Any) -> list[tuple[str, float, float | None]]:
+    """Normalise ``results`` to a list of (codec, bytes, ratio or None)."""
+    if isinstance(results, Mapping):
+        return [
+            (str(codec), _check_number(f"results[{codec!r}]", n), None)  # type: ignore[misc]
+            for codec, n in results.items()
+        ]
+    if isinstance(results, str) or not isinstance(results, Sequence):
+        raise TypeError(
+            "results must be a mapping {codec: bytes} or a list of dicts with keys "
+            f"'codec', 'bytes' and optionally 'ratio', got {type(results)!r}"
+        )
+    rows = []
+    for i, row in enumerate(results):
+        if not isinstance(row, Mapping) or "codec" not in row or "bytes" not in row:
+            raise ValueError(
+                f"results[{i}] must be a dict with keys 'codec' and 'bytes' (and optionally "
+                f"'ratio'), got {row!r}"
+            )
+        rows.append(
+            (
+                str(row["codec"]),
+                _check_number(f"results[{i}]['bytes']", row["bytes"]),
+                _check_number(f"results[{i}]['ratio']", row.get("ratio"), allow_none=True),
+            )
+        )
+    return rows  # type: ignore[return-value]
+
+
+def plot_codec_bytes(
+    results: Mapping[str, float] | Sequence[Mapping[str, Any]],
+    *,
+    ax: Axes | None = None,
+    title: str | None = "Stored size per codec",
+    color: str = "tab:blue",
+) -> Axes:
+    """Horizontal bar chart of the bytes each codec stored, in MiB.
+
+    Parameters
+    ----------
+    results
+        Either a mapping ``{codec_name: bytes}``, or a list of dicts with keys
+        ``"codec"``, ``"bytes"`` and optionally ``"ratio"`` (the compression ratio,
+        written next to the bar). A pandas DataFrame works as
+        ``df.to_dict("records")``. Bars are drawn top to bottom in the given order.
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title (None for none).
+    color
+        Bar colour.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes: one bar (``ax.patches``) and one label (``ax.texts``) per codec.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_codec_bytes([
+    ...     {"codec": "none", "bytes": 8 * 2**20, "ratio": 1.0},
+    ...     {"codec": "zstd", "bytes": 2 * 2**20, "ratio": 4.0},
+    ... ])
+    >>> [t.get_text() for t in ax.texts]
+    ['8.00 MiB (1.0x)', '2.00 MiB (4.0x)']
+    >>> plt.close(ax.figure)
+    """
+    rows = _codec_rows(results)
+    if not rows:
+        raise ValueError("results must hold at least one codec, got an empty collection")
+    names = [name for name, _, _ in rows]
+    mib = np.array([n for _, n, _ in rows]) / 2**20
+
+    ax = _new_axes(ax, figsize=(6.4, 0.8 + 0.45 * len(rows)))
+    positions = np.arange(len(rows))
+    ax.barh(positions, mib, color=color)
+    ax.set_yticks(positions, names)
+    ax.invert_yaxis()  # first codec at the top, like a table
+    largest = float(mib.max())
+    for y, value, (_, _, ratio) in zip(positions, mib, rows, strict=True):
+        label = f"{value:.2f} MiB" + ("" if ratio is None else f" ({ratio:.1f}x)")
+        # A little gap after the bar's end; the x limit below leaves room for it.
+        ax.text(value + 0.01 * largest, y, label, va="center", fontsize=9)
+    ax.set_xlim(0, largest * 1.35 if largest > 0 else 1)
+    ax.set_xlabel("stored size (MiB)")
+    if title is not None:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,93 @@
+"""Execute every chapter (jupytext + nbclient) and check what each chapter promises.
+
+A chapter fails here if any cell raises, or if it lacks what every chapter of this book
+has: learning objectives, key points, at least two figures and at least three exercises
+whose solutions run and check themselves with an assert.
+"""
+
+import re
+
+import jupytext
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from ._book import toc_files
+
+CHAPTERS = toc_files()
+EXERCISE_CHAPTERS = CHAPTERS[1:]  # the Welcome page teaches no exercise
+
+
+def execute(path):
+    notebook = jupytext.read(path)
+    client = NotebookClient(
+        notebook, timeout=900, kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return notebook
+
+
+@pytest.fixture(scope="module", params=CHAPTERS, ids=lambda p: p.stem)
+def executed(request):
+    return request.param, execute(request.param)
+
+
+def markdown(notebook):
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+def test_chapter_runs_and_opens_with_objectives(executed):
+    path, notebook = executed
+    text = markdown(notebook)
+    assert re.search(r"^#+ .*(learning objectives|what you will learn)", text, re.I | re.M), (
+        f"{path.name} has no learning-objectives section"
+    )
+    errors = [
+        output for cell in notebook.cells if cell.cell_type == "code"
+        for output in cell.get("outputs", []) if output.output_type == "error"
+    ]
+    assert not errors
+
+
+def test_chapter_has_key_points_and_figures(executed):
+    path, notebook = executed
+    if path in EXERCISE_CHAPTERS:
+        assert re.search(r"^#+ .*key points", markdown(notebook), re.I | re.M), path.name
+    figures = sum(
+        "image/png" in output.get("data", {})
+        for cell in notebook.cells if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+    minimum = 2 if path in EXERCISE_CHAPTERS else 1
+    assert figures >= minimum, f"{path.name} draws {figures} figures, expected >= {minimum}"
+
+
+def test_chapter_has_self_checking_exercises(executed):
+    path, notebook = executed
+    if path not in EXERCISE_CHAPTERS:
+        pytest.skip("the Welcome page has no exercises")
+    exercises, solutions, checked = 0, 0, 0
+    in_solution, solution_has_assert = False, False
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            exercises += cell.source.count("{exercise-start}")
+            if "{solution-start}" in cell.source:
+                in_solution, solution_has_assert = True, False
+                solutions += 1
+            if "{solution-end}" in cell.source:
+                checked += solution_has_assert
+                in_solution = False
+        elif in_solution and re.search(r"^\s*assert\b", cell.source, re.M):
+            solution_has_assert = True
+    assert exercises >= 3, f"{path.name} has {exercises} exercises, expected >= 3"
+    assert solutions >= exercises, f"{path.name}: every exercise needs a solution"
+    assert checked == solutions, f"{path.name}: every solution must check itself with assert"
+
+
+def test_chapter_has_a_jupytext_header():
+    for path in CHAPTERS:
+        metadata = jupytext.read(path).metadata
+        assert metadata["jupytext"]["text_representation"]["format_name"] == "myst", path.name
+        assert metadata["kernelspec"]["name"] == "python3", path.name
+        assert nbformat.validate(jupytext.read(path)) is None
