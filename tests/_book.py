@@ -21,3 +21,11 @@ def toc_files() -> list[Path]:
     for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
         walk(part["chapters"])
     return [ROOT / f"{name}.md" for name in files]
+
+
+def notebook_files() -> list[Path]:
+    """The pages of the table of contents that are notebooks (a jupytext header with a kernel).
+
+    Plain pages, such as the references, have no code to run.
+    """
+    return [path for path in toc_files() if "\nkernelspec:" in path.read_text().split("\n---", 1)[0]]

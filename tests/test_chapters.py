@@ -12,9 +12,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from ._book import toc_files
+from ._book import notebook_files
 
-CHAPTERS = toc_files()
+CHAPTERS = notebook_files()
 EXERCISE_CHAPTERS = CHAPTERS[1:]  # the Welcome page teaches no exercise
 
 
@@ -69,17 +69,22 @@ def test_chapter_has_self_checking_exercises(executed):
         pytest.skip("the Welcome page has no exercises")
     exercises, solutions, checked = 0, 0, 0
     in_solution, solution_has_assert = False, False
+    directive = re.compile(r"\{(exercise-start|solution-start|solution-end)\}")
     for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            exercises += cell.source.count("{exercise-start}")
-            if "{solution-start}" in cell.source:
+        if cell.cell_type == "code":
+            if in_solution and re.search(r"^\s*assert\b", cell.source, re.M):
+                solution_has_assert = True
+            continue
+        # Directives in the order they appear: one cell may close a solution and open the next.
+        for match in directive.finditer(cell.source):
+            if match.group(1) == "exercise-start":
+                exercises += 1
+            elif match.group(1) == "solution-start":
                 in_solution, solution_has_assert = True, False
                 solutions += 1
-            if "{solution-end}" in cell.source:
-                checked += solution_has_assert
+            else:
+                checked += in_solution and solution_has_assert
                 in_solution = False
-        elif in_solution and re.search(r"^\s*assert\b", cell.source, re.M):
-            solution_has_assert = True
     assert exercises >= 3, f"{path.name} has {exercises} exercises, expected >= 3"
     assert solutions >= exercises, f"{path.name}: every exercise needs a solution"
     assert checked == solutions, f"{path.name}: every solution must check itself with assert"
