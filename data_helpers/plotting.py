@@ -65,6 +65,12 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float] | None = None) -> Ax
     return new_ax
 
 
+def _strided_plane_key(shape: Sequence[int], max_display: int) -> tuple[int | slice, ...]:
+    """The middle plane of the leading axes, its last two axes strided to ``max_display``."""
+    step = max(1, math.ceil(max(shape[-2:]) / max_display))
+    return (*_middle_plane_key(shape)[:-2], slice(None, None, step), slice(None, None, step))
+
+
 def _format_key(key: Sequence[int | slice]) -> str:
     """Format an index tuple as numpy syntax, e.g. ``[64, :, :]``."""
     parts = [":" if isinstance(k, slice) else str(k) for k in key]
@@ -319,6 +325,7 @@ def plot_levels(
     axes: Sequence[Axes] | None = None,
     cmap: str = "gray",
     panel_size: float = 3.0,
+    max_display: int = 1024,
     **imshow_kwargs: Any,
 ) -> Figure:
     """Show the levels of a pyramid side by side, over the same extent.
@@ -340,6 +347,10 @@ def plot_levels(
         Matplotlib colormap.
     panel_size
         Width and height (inches) of each panel of a new figure.
+    max_display
+        Largest number of pixels drawn along a side: bigger levels are read with a
+        stride, so a panel never holds more than ``max_display**2`` pixels in memory,
+        however large the level.
     **imshow_kwargs
         Passed to :meth:`matplotlib.axes.Axes.imshow` (e.g. ``vmin``, ``vmax``).
 
@@ -389,7 +400,9 @@ def plot_levels(
         )
     fig = axes[0].figure
 
-    planes = [np.asarray(level[_middle_plane_key(level.shape)]) for level in arrays]
+    if isinstance(max_display, bool) or not isinstance(max_display, int) or max_display < 1:
+        raise ValueError(f"max_display must be a positive integer, got {max_display!r}")
+    planes = [np.asarray(level[_strided_plane_key(level.shape, max_display)]) for level in arrays]
     # Same contrast everywhere, from level 0, so levels can be compared.
     imshow_kwargs.setdefault("vmin", float(np.nanmin(planes[0])))
     imshow_kwargs.setdefault("vmax", float(np.nanmax(planes[0])))

@@ -309,3 +309,14 @@ def test_codec_bytes_from_records_with_ratios():
 def test_codec_bytes_rejects_bad_input(results, error, match):
     with pytest.raises(error, match=match):
         plot_codec_bytes(results)
+
+
+def test_plot_levels_strides_large_levels():
+    big = np.arange(3000 * 40, dtype=np.uint16).reshape(40, 3000)
+    fig = plot_levels([big, big[::2, ::2]], max_display=500)
+    first, second = (ax.get_images()[0].get_array() for ax in fig.axes)
+    assert first.shape == (7, 500)       # stride 6 along both axes
+    assert second.shape == (7, 500)      # (20, 1500) with stride 3
+    plt.close(fig)
+    with pytest.raises(ValueError, match="max_display must be a positive integer"):
+        plot_levels([big], max_display=0)

@@ -1,0 +1,16 @@
+"""The code follows the project's lint rules (ruff, configured in pyproject.toml)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from ._book import ROOT
+
+
+def test_ruff_finds_nothing():
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run(
+        [str(ruff), "check", "--no-cache", "data_helpers", "tests", "benchmarks"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
