@@ -119,9 +119,13 @@ def test_read_multiscale_applies_global_transforms(tmp_path):
 
 def test_level_transforms_are_exact_and_centred():
     scales, translations = ome.level_transforms([0.65, 0.65], [(3, 3), (3, 3), (3, 3)])
-    # computed from the accumulated factor, not by repeated multiplication
-    assert scales[3] == [0.65 * 27, 0.65 * 27]
-    assert translations[3] == [0.65 * 26 / 2, 0.65 * 26 / 2]
+    assert scales[3] == [17.55, 17.55]
+    assert translations[3] == [8.45, 8.45]   # 0.65 * (27 - 1) / 2
+    # the decimal result, rounded once, where float arithmetic would drift
+    assert 0.7 * 3 != 2.1
+    scales, shifted = ome.level_transforms([0.7], [(3,)], base_translation=[0.1])
+    assert scales[1] == [2.1]
+    assert shifted[1] == [0.8]
     # centre of coarse pixel 0 == centre of the fine pixels it averages
     for level in range(1, 4):
         factor = 3**level
