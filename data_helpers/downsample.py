@@ -8,7 +8,9 @@ constant image stays constant everywhere, its edges included.
 How it works: along one axis, the partial window at the far edge is just a *full* window
 with a smaller factor (the remainder ``n % f``). Cutting the array at ``n - n % f`` on
 every axis therefore splits it into at most ``2**ndim`` regions, each of which is tiled
-exactly by equal windows and can be reduced with a reshape, no Python loop over pixels.
+exactly by equal windows. Within a region, the pixels at one offset of every window form
+a strided view as large as the output, so a window reduction is a handful of whole-array
+operations (one per offset), with no Python loop over pixels.
 """
 
 from __future__ import annotations
@@ -168,27 +170,46 @@ def _regions(shape: Sequence[int], factors: Sequence[int]):
 
 def _reduce_full_windows(block: NDArray, factors: Sequence[int], method: str) -> NDArray:
     """Reduce a block whose every axis is a whole number of windows."""
-    # (n0, n1, ...) -> (n0/f0, f0, n1/f1, f1, ...): the odd axes run inside a window.
-    split_shape = [s for n, f in zip(block.shape, factors, strict=True) for s in (n // f, f)]
-    windows = block.reshape(split_shape)
-    window_axes = tuple(range(1, 2 * block.ndim, 2))
-    if method == "min":
-        return windows.min(axis=window_axes)
-    if method == "max":
-        return windows.max(axis=window_axes)
-    if method == "mean":
-        return _mean(windows, window_axes, math.prod(factors), block.dtype)
-    return _mode(windows, window_axes)
+    if method == "mode":
+        return _mode(block, factors)
+    # Combine the windows' pixels offset by offset: the pixels at offset (i, j, ...) of
+    # every window form one strided view, as large as the output. Whole-array ufuncs on
+    # those views are several times faster than reducing a reshaped (..., f, ..., f) array
+    # and release the GIL, so threads can downsample in parallel.
+    views = (
+        block[tuple(slice(o, None, f) for o, f in zip(offsets, factors, strict=True))]
+        for offsets in itertools.product(*(range(f) for f in factors))
+    )
+    if method in ("min", "max"):
+        combine = np.minimum if method == "min" else np.maximum
+        result = next(views).copy()
+        for view in views:
+            combine(result, view, out=result)
+        return result
+    count = math.prod(factors)
+    accumulator = _mean_accumulator(block.dtype, count)
+    total = next(views).astype(accumulator)
+    for view in views:
+        np.add(total, view, out=total, casting="unsafe" if accumulator is object else "same_kind")
+    return _divide(total, count, block.dtype)
 
 
-def _mean(windows: NDArray, axes: tuple[int, ...], count: int, dtype: np.dtype) -> NDArray:
+def _mean_accumulator(dtype: np.dtype, count: int) -> type:
+    """The smallest type that holds the sum of ``count`` pixels exactly."""
     if dtype.kind == "f":
-        return (windows.sum(axis=axes, dtype=np.float64) / count).astype(dtype)
-    # Exact integer arithmetic: int64 holds the sum of any window of <= 32-bit values
-    # (2**32 * count would need a window of 2**31 pixels to overflow). 64-bit integers
-    # fall back to Python integers, which are exact at any size.
-    accumulator = np.int64 if dtype.itemsize <= 4 else object
-    total = windows.sum(axis=axes, dtype=accumulator)
+        return np.float64
+    largest = max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max))
+    if largest * count < 2**31:
+        return np.int32  # 8- and 16-bit images with windows up to 2**15 pixels: fastest
+    if largest * count < 2**63:
+        return np.int64
+    return object  # 64-bit integers: Python integers are exact at any size
+
+
+def _divide(total: NDArray, count: int, dtype: np.dtype) -> NDArray:
+    """The mean from the exact sum: float division, or integer rounding half to even."""
+    if dtype.kind == "f":
+        return (total / count).astype(dtype)
     # Floor division, so 0 <= remainder < count (``//`` and ``%`` also work on Python ints).
     quotient, remainder = total // count, total % count
     # Round half to even: up when more than half, and on exactly half when odd.
@@ -196,12 +217,14 @@ def _mean(windows: NDArray, axes: tuple[int, ...], count: int, dtype: np.dtype) 
     return (quotient + round_up).astype(dtype)
 
 
-def _mode(windows: NDArray, axes: tuple[int, ...]) -> NDArray:
+def _mode(block: NDArray, factors: Sequence[int]) -> NDArray:
     """Most frequent value per window; on a tie, the smallest."""
-    out_ndim = len(axes)
-    # Move the window axes last and flatten them: (out0, out1, ..., window_size).
-    order = tuple(range(0, 2 * out_ndim, 2)) + axes
-    flat = windows.transpose(order).reshape(*(windows.shape[i] for i in order[:out_ndim]), -1)
+    ndim = block.ndim
+    # (n0, n1, ...) -> (n0/f0, f0, n1/f1, f1, ...), then the window axes last, flattened:
+    # (out0, out1, ..., window_size).
+    split_shape = [s for n, f in zip(block.shape, factors, strict=True) for s in (n // f, f)]
+    order = tuple(range(0, 2 * ndim, 2)) + tuple(range(1, 2 * ndim, 2))
+    flat = block.reshape(split_shape).transpose(order).reshape(*split_shape[::2], -1)
     ordered = np.sort(flat, axis=-1)
     # Length of the run of equal values ending at each position of the sorted window.
     positions = np.arange(ordered.shape[-1])

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import math
-from fractions import Fraction
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -228,8 +228,11 @@ def _check_shard_shape(shard_shape, chunks, shape, level):
             f"each a whole multiple of the chunk shape {tuple(chunks)!r}"
         )
     # A shard larger than the array only wastes index entries: clip it to whole chunks.
+    # At least one chunk, so an array that is still empty (a stream before its first
+    # frame) keeps a valid shard shape.
     return tuple(
-        min(s, math.ceil(n / c) * c) for s, c, n in zip(shard_shape, chunks, shape, strict=True)
+        min(s, max(c, math.ceil(n / c) * c))
+        for s, c, n in zip(shard_shape, chunks, shape, strict=True)
     )
 
 

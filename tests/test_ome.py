@@ -162,3 +162,12 @@ def test_bad_axes(axes, match):
 def test_bad_model_arguments(overrides, error, match):
     with pytest.raises(error, match=match):
         two_level_model(**overrides)
+
+
+def test_shard_shape_of_an_empty_array_is_one_chunk():
+    model = ome.image_model(
+        shapes=[(0, 10)], dtype="uint8", chunks=[(4, 4)], axes="yx", zarr_version=3,
+        scales=[[1.0, 1.0]], translations=[[0.0, 0.0]], shard_shapes=[(8, 8)],
+    )
+    group = ome.create_image(zarr.storage.MemoryStore(), model)
+    assert group["0"].shards == (4, 8)
