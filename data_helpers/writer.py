@@ -622,9 +622,8 @@ class ZarrStreamWriter:
         """Write a full-resolution time-chunk, then feed its pairs to the coarser levels.
 
         The pairs are averaged by a small thread pool *while* this thread writes the
-        chunk: compression and file writes release the GIL, so they overlap with the
-        averaging. (The integer mean of `downsample` holds the GIL in its multi-axis
-        sum today, so two averaging threads do not run at the same time.)
+        chunk: compression, file writes and `downsample`'s whole-array additions all
+        release the GIL, so writing and averaging overlap.
         """
         level = self._levels[0]
         if len(self._levels) == 1:
