@@ -28,4 +28,7 @@ def notebook_files() -> list[Path]:
 
     Plain pages, such as the references, have no code to run.
     """
-    return [path for path in toc_files() if "\nkernelspec:" in path.read_text().split("\n---", 1)[0]]
+    def front_matter(path: Path) -> str:
+        return path.read_text().split("\n---", 1)[0]
+
+    return [path for path in toc_files() if "\nkernelspec:" in front_matter(path)]

@@ -1,0 +1,486 @@
+"""Opening and navigating an existing OME-Zarr multiscale image.
+
+`MultiscaleImage` reads the metadata of any OME-Zarr 0.4 (Zarr v2) or 0.5 (Zarr v3)
+multiscale image, ours or another tool's, through `data_helpers.ome.read_multiscale`,
+and answers the questions a reader asks of a pyramid: how many levels, what shape,
+which level fits my screen, where is this region at another resolution?
+
+Coordinates follow OME-Zarr: along each axis, pixel ``i`` of a level with scale ``s``
+and translation ``t`` has its *centre* at ``t + i * s`` and covers the interval
+``[t + (i - 0.5) * s, t + (i + 0.5) * s)`` in physical units.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import zarr
+from rich.table import Table
+
+from data_helpers import ome
+
+__all__ = ["MultiscaleImage"]
+
+# Relative tolerance under which a computed pixel edge counts as an exact integer: float
+# round-off must not pull in a neighbour that only touches the region.
+_EDGE_TOLERANCE = 1e-9
+
+
+class MultiscaleImage:
+    """A multiscale OME-Zarr image opened for reading.
+
+    Create it with `MultiscaleImage.open`. Level ``0`` is the full resolution; every
+    method taking a level also accepts negative numbers, ``-1`` being the smallest.
+
+    Attributes
+    ----------
+    path
+        Where the image is stored, or None for a group that is not on a local disk.
+    metadata
+        The multiscale metadata as `ome.MultiscaleMetadata` (scales and translations
+        already combine each level's transforms with the global ones).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from data_helpers.pyramid import build_pyramid
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = build_pyramid(np.ones((64, 128), np.uint8), f"{tmp}/a.zarr", axes="yx",
+    ...                       chunks=(32, 32))
+    ...     image = MultiscaleImage.open(f"{tmp}/a.zarr")
+    ...     print(image.levels, image.axes, image.shapes)
+    3 ('y', 'x') [(64, 128), (32, 64), (16, 32)]
+    """
+
+    def __init__(
+        self, group: zarr.Group, metadata: ome.MultiscaleMetadata, path: Path | None = None
+    ) -> None:
+        self._group = group
+        self.metadata = metadata
+        self.path = path
+        self._arrays = tuple(self._array(p) for p in metadata.paths)
+
+    def _array(self, path: str) -> zarr.Array:
+        array = self._group.get(path)
+        if not isinstance(array, zarr.Array):
+            raise ValueError(f"level path {path!r} of the multiscale is not a Zarr array")
+        if array.ndim != len(self.metadata.axes):
+            raise ValueError(
+                f"level {path!r} has {array.ndim} dimensions but the metadata names "
+                f"{len(self.metadata.axes)} axes {self.metadata.axes}"
+            )
+        return array
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | zarr.Group) -> MultiscaleImage:
+        """Open the first multiscale of an OME-Zarr 0.4 or 0.5 image group.
+
+        Parameters
+        ----------
+        path
+            The image's directory, or an already open Zarr group.
+
+        Raises
+        ------
+        FileNotFoundError
+            When nothing is at ``path``.
+        ValueError
+            When the group is not a valid OME-Zarr multiscale image.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = build_pyramid(np.zeros((8, 64, 64), np.uint16), f"{tmp}/v.zarr",
+        ...                       chunks=(8, 32, 32), zarr_version=3)
+        ...     image = MultiscaleImage.open(f"{tmp}/v.zarr")
+        ...     print(image.version, image.dtype, image.levels)
+        0.5 uint16 2
+        """
+        if isinstance(path, zarr.Group):
+            group, where = path, _local_path(path)
+        else:
+            if not isinstance(path, str | os.PathLike):
+                raise TypeError(f"path must be a str, a pathlib.Path or a zarr.Group, got {path!r}")
+            where = Path(path)
+            if not where.exists():
+                raise FileNotFoundError(f"no OME-Zarr image at {str(where)!r}")
+            try:
+                group = zarr.open_group(str(where), mode="r")
+            except Exception as error:  # zarr raises several types for "not a group"
+                raise ValueError(f"{str(where)!r} is not a Zarr group: {error}") from error
+        try:
+            metadata = ome.read_multiscale(group)
+        except Exception as error:  # pydantic's ValidationError, zarr's errors, KeyError...
+            raise ValueError(
+                f"{str(where or group)!r} is not an OME-Zarr 0.4 or 0.5 multiscale image: {error}"
+            ) from error
+        return cls(group, metadata, where)
+
+    # -- what the image is -----------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        """The OME-Zarr version, ``"0.4"`` or ``"0.5"``."""
+        return self.metadata.version
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        """The axis names, e.g. ``('z', 'y', 'x')``."""
+        return self.metadata.axes
+
+    @property
+    def levels(self) -> int:
+        """The number of levels."""
+        return len(self._arrays)
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        """The shape of every level, level 0 first."""
+        return [tuple(a.shape) for a in self._arrays]
+
+    @property
+    def chunks(self) -> list[tuple[int, ...]]:
+        """The chunk shape of every level (the inner chunks when sharded)."""
+        return [tuple(a.chunks) for a in self._arrays]
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The data type of level 0 (every level of a valid image shares it)."""
+        return np.dtype(self._arrays[0].dtype)
+
+    def __len__(self) -> int:
+        return self.levels
+
+    # -- one level -------------------------------------------------------------------
+
+    def _index(self, level: int) -> int:
+        if isinstance(level, bool) or not isinstance(level, int | np.integer):
+            raise TypeError(f"level must be an int, got {level!r}")
+        if not -self.levels <= level < self.levels:
+            raise IndexError(
+                f"level {level} is out of range: the image has {self.levels} levels "
+                f"(0 to {self.levels - 1}, or -1 to {-self.levels})"
+            )
+        return int(level) % self.levels
+
+    def level(self, i: int) -> zarr.Array:
+        """The Zarr array of level ``i`` (negative ``i`` counts from the smallest).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.ones((64, 64), np.uint8), f"{tmp}/i.zarr", axes="yx",
+        ...                           chunks=(16, 16))
+        ...     print(image.level(-1).shape, image.level(1)[0, 0])
+        (16, 16) 1
+        """
+        return self._arrays[self._index(i)]
+
+    def to_dask(self, i: int = 0) -> da.Array:
+        """Level ``i`` as a lazy dask array, one block per chunk (per shard if sharded).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.ones((64, 64), np.uint8), f"{tmp}/d.zarr", axes="yx",
+        ...                           chunks=(16, 16))
+        ...     lazy = image.to_dask(0)
+        ...     print(lazy.chunksize, int(lazy.sum().compute()))
+        (16, 16) 4096
+        """
+        array = self.level(i)
+        return da.from_zarr(array, chunks=tuple(array.shards or array.chunks))
+
+    def scale(self, i: int) -> tuple[float, ...]:
+        """The physical size of a pixel of level ``i`` along each axis.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.ones((64, 64), np.uint8), f"{tmp}/s.zarr", axes="yx",
+        ...                           scale=(0.5, 0.5), chunks=(16, 16))
+        ...     print(image.scale(0), image.scale(-1))
+        (0.5, 0.5) (2.0, 2.0)
+        """
+        return self.metadata.scales[self._index(i)]
+
+    def translation(self, i: int) -> tuple[float, ...]:
+        """The physical position of the centre of the first pixel of level ``i``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.ones((64, 64), np.uint8), f"{tmp}/t.zarr", axes="yx",
+        ...                           chunks=(16, 16))
+        ...     print(image.translation(1), image.translation(2))
+        (0.5, 0.5) (1.5, 1.5)
+        """
+        return self.metadata.translations[self._index(i)]
+
+    # -- choosing a level and mapping regions ----------------------------------------
+
+    def level_for(self, max_shape: Sequence[int | None] | Mapping[str, int]) -> int:
+        """The largest level whose shape fits in ``max_shape``.
+
+        Parameters
+        ----------
+        max_shape
+            The largest acceptable length per axis: a tuple over all axes, a tuple over
+            the space axes only, or a mapping by axis name (axes not named, and ``None``
+            entries, are not limited).
+
+        Raises
+        ------
+        ValueError
+            When even the smallest level does not fit.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.ones((3, 256, 256), np.uint8), f"{tmp}/f.zarr",
+        ...                           axes="cyx", chunks=(1, 64, 64))
+        ...     print(image.shapes[1], image.level_for((128, 200)), image.level_for({"x": 64}))
+        (3, 128, 128) 1 2
+        """
+        limits = self._limits(max_shape)
+        fitting = [
+            i for i, shape in enumerate(self.shapes)
+            if all(shape[axis] <= limit for axis, limit in limits.items())
+        ]
+        if not fitting:
+            raise ValueError(
+                f"no level fits in max_shape={max_shape!r}; the smallest is {self.shapes[-1]} "
+                f"(axes {self.axes})"
+            )
+        # The most pixels wins: with the usual ordering, the first level that fits.
+        return max(fitting, key=lambda i: (math.prod(self.shapes[i]), -i))
+
+    def _limits(self, max_shape: Any) -> dict[int, int]:
+        """Axis index -> largest length, from a mapping or a tuple (all or space axes)."""
+        if isinstance(max_shape, Mapping):
+            unknown = sorted(set(max_shape) - set(self.axes))
+            if unknown:
+                raise ValueError(
+                    f"max_shape={max_shape!r} names axes {unknown} that are not in {self.axes}"
+                )
+            pairs = [(self.axes.index(a), v) for a, v in max_shape.items()]
+        elif isinstance(max_shape, Sequence) and not isinstance(max_shape, str):
+            space = [i for i, t in enumerate(self.metadata.axis_types) if t == "space"]
+            if len(max_shape) == len(self.axes):
+                pairs = list(enumerate(max_shape))
+            elif len(max_shape) == len(space):
+                pairs = list(zip(space, max_shape, strict=True))
+            else:
+                raise ValueError(
+                    f"max_shape={max_shape!r} needs {len(self.axes)} entries (one per axis "
+                    f"{self.axes}) or {len(space)} (one per space axis)"
+                )
+        else:
+            raise TypeError(
+                f"max_shape must be a tuple or a mapping by axis name, got {max_shape!r}"
+            )
+        limits = {}
+        for axis, value in pairs:
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"max_shape={max_shape!r} must hold ints >= 1 (or None)")
+            limits[axis] = int(value)
+        return limits
+
+    def roi_to_level(
+        self, roi: slice | Sequence[slice], from_level: int, to_level: int
+    ) -> tuple[slice, ...]:
+        """Map a region in pixels of ``from_level`` to the pixels of ``to_level``.
+
+        The region goes through physical coordinates: along each axis, pixel ``i`` of a
+        level with scale ``s`` and translation ``t`` covers ``[t + (i - 0.5) s,
+        t + (i + 0.5) s)``, its centre being at ``t + i s``. The pixels ``[a, b)`` of
+        ``from_level`` thus cover ``[t + (a - 0.5) s, t + (b - 0.5) s)``, and the
+        result holds every pixel of ``to_level`` that overlaps that interval (rounded
+        outward, so the region is always covered), clipped to ``to_level``'s shape.
+        Mapping to a coarser level and back therefore gives a region that contains the
+        first one, except where a coarse level does not reach as far as level 0 (in a
+        ``nearest`` pyramid the last coarse pixel can end half a window short).
+
+        Parameters
+        ----------
+        roi
+            A slice or a tuple of slices in ``from_level`` pixels, as for numpy indexing:
+            missing trailing axes mean the whole axis; steps must be 1.
+        from_level, to_level
+            Level numbers (negative ones count from the smallest).
+
+        Returns
+        -------
+        tuple of slice
+            One slice with integer bounds per axis. An empty region stays empty.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.ones((64, 64), np.uint8), f"{tmp}/r.zarr", axes="yx",
+        ...                           chunks=(16, 16))
+        ...     small = image.roi_to_level((slice(8, 16), slice(3, 5)), 0, 2)
+        ...     print(small)
+        ...     print(image.roi_to_level(small, 2, 0))
+        (slice(2, 4, None), slice(0, 2, None))
+        (slice(8, 16, None), slice(0, 8, None))
+        """
+        source, target = self._index(from_level), self._index(to_level)
+        region = _normalize_roi(roi, self.shapes[source])
+        return tuple(
+            _map_interval(
+                region[axis], self.scale(source)[axis], self.translation(source)[axis],
+                self.scale(target)[axis], self.translation(target)[axis],
+                self.shapes[target][axis],
+            )
+            for axis in range(len(self.axes))
+        )
+
+    # -- display ---------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path is not None else "<group>"
+        lines = [
+            f"MultiscaleImage({where!r}, OME-Zarr {self.version}, axes={self.axes}, "
+            f"dtype={self.dtype}, levels={self.levels})"
+        ]
+        for i, array in enumerate(self._arrays):
+            lines.append(
+                f"  {i}: shape={tuple(array.shape)} chunks={tuple(array.chunks)} "
+                f"scale={self.scale(i)} translation={self.translation(i)}"
+            )
+        return "\n".join(lines)
+
+    def __rich__(self) -> Table:
+        """A rich table of the levels: shapes, chunks, scales, translations and bytes.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from rich.console import Console
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.zeros((64, 64), np.uint8), f"{tmp}/p.zarr",
+        ...                           axes="yx", chunks=(32, 32))
+        ...     Console(width=120).print(image)  # doctest: +ELLIPSIS
+        OME-Zarr 0.4 ... axes (y, x), uint8
+        ...
+        """
+        units = ", ".join(u or "-" for u in self.metadata.units)
+        table = Table(
+            title=f"OME-Zarr {self.version} {self.metadata.name or ''} "
+            f"axes ({', '.join(self.axes)}), {self.dtype}",
+            caption=f"units: {units}",
+        )
+        for column in ("level", "path", "shape", "chunks", "scale", "translation", "bytes",
+                       "stored"):
+            table.add_column(column, justify="right" if column in ("bytes", "stored") else "left")
+        for i, (path, array) in enumerate(zip(self.metadata.paths, self._arrays, strict=True)):
+            chunks = _shape_text(array.chunks)
+            if array.shards is not None:
+                chunks += f" in shards {_shape_text(array.shards)}"
+            table.add_row(
+                str(i), path, _shape_text(array.shape), chunks, _numbers_text(self.scale(i)),
+                _numbers_text(self.translation(i)), _bytes_text(array.nbytes),
+                _bytes_text(array.nbytes_stored()),
+            )
+        return table
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _local_path(group: zarr.Group) -> Path | None:
+    root = getattr(group.store, "root", None)
+    return None if root is None else Path(root) / group.path
+
+
+def _normalize_roi(roi: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """``(start, stop)`` per axis from a slice or tuple of slices, as numpy reads them."""
+    if isinstance(roi, slice):
+        roi = (roi,)
+    if not isinstance(roi, Sequence) or not all(isinstance(s, slice) for s in roi):
+        raise TypeError(f"roi must be a slice or a tuple of slices, got {roi!r}")
+    if len(roi) > len(shape):
+        raise ValueError(f"roi={roi!r} has {len(roi)} slices but the level has {len(shape)} axes")
+    bounds = []
+    for sl, n in zip((*roi, *[slice(None)] * (len(shape) - len(roi))), shape, strict=True):
+        if sl.step not in (None, 1):
+            raise ValueError(f"roi slices must have step 1, got {sl!r}")
+        start, stop, _ = sl.indices(n)
+        bounds.append((start, max(start, stop)))
+    return tuple(bounds)
+
+
+def _snap(value: float) -> float:
+    """``value`` made an exact integer when it is one up to float round-off."""
+    nearest = round(value)
+    return float(nearest) if abs(value - nearest) <= _EDGE_TOLERANCE * max(1.0, abs(value)) \
+        else value
+
+
+def _map_interval(
+    bounds: tuple[int, int], scale_from: float, shift_from: float,
+    scale_to: float, shift_to: float, size_to: int,
+) -> slice:
+    """The pixels ``[start, stop)`` of the target level that overlap ``bounds``."""
+    start, stop = bounds
+    # Physical interval of the source pixels, then in target pixel units, where target
+    # pixel j covers [j - 0.5, j + 0.5).
+    low = (shift_from + (start - 0.5) * scale_from - shift_to) / scale_to
+    high = (shift_from + (stop - 0.5) * scale_from - shift_to) / scale_to
+    # Pixel j overlaps [low, high) when j + 0.5 > low and j - 0.5 < high (touching edges
+    # do not count), hence the first and one-past-the-last overlapping pixels:
+    first = math.floor(_snap(low - 0.5)) + 1
+    last = math.ceil(_snap(high + 0.5))
+    if stop == start:
+        last = first  # an empty region stays empty, at the place it maps to
+    first = min(max(first, 0), size_to)
+    return slice(first, min(max(last, first), size_to))
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return " x ".join(str(n) for n in shape)
+
+
+def _numbers_text(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def _bytes_text(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")

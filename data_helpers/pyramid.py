@@ -1,0 +1,636 @@
+"""Building a multiscale pyramid from an existing array, out of core.
+
+`build_pyramid` turns a numpy, zarr or dask array into an OME-Zarr multiscale image:
+level ``"0"`` is the array itself, rechunked, and every further level is the one above
+it downsampled by ``factors``. It works block by block through dask, where a *block* is
+what one write covers: a chunk, or a shard for sharded Zarr v3.
+
+* Level 0 is the source cut into blocks, each stored by its own task.
+* Level ``k`` is computed from level ``k - 1`` *read back from the store just written*.
+  The task for one output block reads the input region of that block times the
+  factor: it starts on a window boundary and holds exactly the block's windows, so
+  blocks need no overlap, leave no seam, and each task writes chunks no other touches.
+  The task reads its region piece by piece (about one stored chunk each) and calls
+  `data_helpers.downsample` on each piece, so it never holds the whole region.
+
+Memory therefore holds a few chunks per worker thread, whatever the size of the image,
+and the same graph runs on dask's threaded scheduler or on a ``dask.distributed``
+cluster when a client is active. Pixels are reduced only by `data_helpers.downsample`
+and metadata is written only by `data_helpers.ome`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import dask.array as da
+import numpy as np
+import zarr
+from numpy.typing import NDArray
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from data_helpers import ome
+from data_helpers.chunking import auto_chunks, chunk_regions
+from data_helpers.downsample import METHODS, Method, downsample, downsampled_shape
+from data_helpers.multiscale import MultiscaleImage
+
+__all__ = ["DEFAULT_CHUNK_BYTES", "build_pyramid"]
+
+#: Byte budget of the default chunk shape (``chunks=None``): 2 MiB, see `build_pyramid`.
+DEFAULT_CHUNK_BYTES = 2**21
+
+SourceArray = np.ndarray | zarr.Array | da.Array
+PerAxis = int | Sequence[int] | Mapping[str, int]
+
+# Output pixels per call of `downsample` inside a block: temporaries of about 1 MiB.
+_SLAB_PIXELS = 2**17
+
+# Blocks per dask graph when no progress bar asks for smaller batches.
+_BLOCKS_PER_GRAPH = 1024
+
+# Time and channel axes hold separate images, not samples of one continuous signal.
+_FIXED_AXIS_TYPES = frozenset({"time", "channel"})
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything `build_pyramid` decided before it writes a byte."""
+
+    axes: str
+    factors: tuple[int, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    chunks: tuple[tuple[int, ...], ...]
+    shard_shapes: tuple[tuple[int, ...], ...] | None
+    scales: list[list[float]]
+    translations: list[list[float]]
+
+
+def build_pyramid(
+    source: SourceArray,
+    dest: str | os.PathLike[str],
+    *,
+    axes: str = "zyx",
+    scale: float | Sequence[float] | Mapping[str, float] | None = None,
+    unit: str = "micrometer",
+    factors: PerAxis = 2,
+    method: Method = "mean",
+    max_levels: int | None = None,
+    chunks: Sequence[int] | Mapping[str, int] | None = None,
+    zarr_version: Literal[2, 3] = 2,
+    shard_chunks: PerAxis | None = None,
+    compression: ome.Compression = "blosc-zstd",
+    overwrite: bool = False,
+    progress: bool = False,
+) -> MultiscaleImage:
+    """Write ``source`` and its downsampled levels as an OME-Zarr multiscale image.
+
+    Parameters
+    ----------
+    source
+        A numpy, zarr or dask array of booleans, integers or floats. It is read chunk
+        by chunk, never whole (a numpy array is, of course, already in memory).
+    dest
+        The directory of the new OME-Zarr image.
+    axes
+        One letter per axis of ``source`` in OME order: optional ``t``, optional ``c``,
+        then 2 or 3 of ``z``, ``y``, ``x`` (``"zyx"``, ``"tcyx"``, ...).
+    scale
+        The physical size of a level-0 pixel: one number for every axis, one per axis,
+        or a mapping such as ``{"z": 2.0}`` (axes left out get 1.0). Default 1.0.
+    unit
+        The unit of the space axes, e.g. ``"micrometer"`` or ``"nanometer"``.
+    factors
+        How much each level shrinks the one above it. An int applies to every space
+        axis; a tuple gives one factor per axis and a mapping such as ``{"y": 2,
+        "x": 2}`` names some (the others keep factor 1), so anisotropic data can keep
+        ``z``. Time and channel axes are never downsampled: their factor must be 1.
+    method
+        How a window becomes one pixel, see `data_helpers.downsample.METHODS`:
+        ``"mean"`` for intensities, ``"mode"`` or ``"nearest"`` for labels (they
+        never invent a label), ``"min"``, ``"max"``.
+    max_levels
+        The number of levels to write, *level 0 included*: ``max_levels=1`` writes
+        the source alone, ``4`` writes ``"0"`` to ``"3"``. Fewer are written only when
+        every downsampled axis is down to one pixel. By default (``None``) levels are
+        added until every downsampled axis fits in one chunk.
+    chunks
+        The chunk shape of every level (clipped to the level's shape), one int per
+        axis or a mapping naming some axes. By default `chunking.auto_chunks` picks
+        near-cubic power-of-two chunks of at most `DEFAULT_CHUNK_BYTES` (2 MiB), with
+        length 1 on time and channel axes. The default ignores how the source is
+        chunked on purpose: the same pixels always give the same pyramid, chunks and
+        number of levels included.
+    zarr_version
+        2 writes Zarr v2 with OME-Zarr 0.4 metadata, 3 writes Zarr v3 with 0.5.
+    shard_chunks
+        Zarr v3 only: turns sharding on, with this many chunks per shard along each
+        axis (an int for every space axis, a tuple, or a mapping). Writes are then
+        whole shards, so memory holds a few shards instead of a few chunks.
+    compression
+        ``None``, ``"blosc-lz4"`` or ``"blosc-zstd"``, see `ome.COMPRESSIONS`.
+    overwrite
+        Replace ``dest`` if it exists. Without it, an existing ``dest`` is an error,
+        raised before anything is written.
+    progress
+        Show a rich progress bar, one line per level, advancing by batches of blocks.
+
+    Returns
+    -------
+    MultiscaleImage
+        The written image, opened for reading; its metadata has passed `ome.validate`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any bad setting, naming it; nothing is written then.
+    FileExistsError
+        When ``dest`` exists and ``overwrite`` is false.
+
+    Notes
+    -----
+    Each level's scale is the level-0 pixel size times the accumulated factor. For the
+    window methods (mean, mode, min, max) each level's translation moves by ``(F - 1)
+    / 2`` level-0 pixels, ``F`` the accumulated factor, so pixel centres stay aligned;
+    ``nearest`` keeps each window's first pixel and needs no shift
+    (`ome.level_transforms`).
+
+    The work runs on the active dask scheduler: threads by default, a
+    ``dask.distributed`` cluster when a client exists. Each task holds one output block
+    and one input piece (about a chunk), so peak memory is a few chunks per worker
+    thread, not a fraction of the image. The pixels never depend on the chunking of
+    ``source`` or on ``chunks``: windows always start at the origin, as in `downsample`.
+    The multiscale's name is the last part of ``dest`` without ``.zarr``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> volume = np.arange(32 * 64 * 64, dtype=np.uint16).reshape(32, 64, 64)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     image = build_pyramid(volume, f"{tmp}/volume.zarr", chunks=(16, 16, 16),
+    ...                           scale=(2.0, 0.5, 0.5), factors={"y": 2, "x": 2})
+    ...     print(image.shapes)
+    ...     print(image.scale(-1), image.translation(-1))
+    [(32, 64, 64), (32, 32, 32), (32, 16, 16)]
+    (2.0, 2.0, 2.0) (0.0, 0.75, 0.75)
+    """
+    _check_flag("overwrite", overwrite)
+    _check_flag("progress", progress)
+    plan = _plan(source, axes=axes, scale=scale, unit=unit, factors=factors, method=method,
+                 max_levels=max_levels, chunks=chunks, zarr_version=zarr_version,
+                 shard_chunks=shard_chunks, compression=compression)
+    dest_path = _check_dest(dest, source, overwrite=overwrite)
+
+    model = ome.image_model(
+        shapes=plan.shapes, dtype=source.dtype, chunks=plan.chunks, axes=plan.axes,
+        scales=plan.scales, translations=plan.translations, zarr_version=zarr_version,
+        compression=compression, shard_shapes=plan.shard_shapes, space_unit=unit,
+        name=dest_path.name.removesuffix(".zarr") or "image", method=method,
+    )
+    group = ome.create_image(dest_path, model, overwrite=overwrite)
+    with _codec_threads(), _progress_bar(progress) as bar:
+        _write_level_0(source, group["0"], bar)
+        for level in range(1, len(plan.shapes)):
+            _write_level(group[str(level - 1)], group[str(level)], plan.factors, method, bar)
+    ome.validate(dest_path)
+    return MultiscaleImage.open(dest_path)
+
+
+# -- checking the settings ---------------------------------------------------------------
+
+
+def _plan(source: Any, **settings: Any) -> _Plan:
+    """Validate every setting against the source and decide the levels, writing nothing."""
+    _check_source(source)
+    axes = ome.validate_axes(settings["axes"])
+    if len(axes) != source.ndim:
+        raise ValueError(
+            f"axes={axes!r} names {len(axes)} axes but source has {source.ndim} "
+            f"(shape {tuple(source.shape)}); give one letter per axis"
+        )
+    method = settings["method"]
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    if method == "mean" and source.dtype.kind == "b":
+        raise TypeError("method='mean' needs numbers, got a boolean source; use 'mode' or 'max'")
+    if settings["zarr_version"] not in (2, 3) or isinstance(settings["zarr_version"], bool):
+        raise ValueError(f"zarr_version must be 2 or 3, got {settings['zarr_version']!r}")
+    if settings["compression"] not in ome.COMPRESSIONS:
+        raise ValueError(
+            f"compression must be one of {list(ome.COMPRESSIONS)}, got {settings['compression']!r}"
+        )
+    unit = settings["unit"]
+    if not isinstance(unit, str) or not unit:
+        raise TypeError(f"unit must be a non-empty string such as 'micrometer', got {unit!r}")
+
+    shape = tuple(int(n) for n in source.shape)
+    factors = _factors(settings["factors"], axes)
+    chunks = _chunks(settings["chunks"], axes, shape, source.dtype.itemsize)
+    scale = _scale(settings["scale"], axes)
+    max_levels = settings["max_levels"]
+    if max_levels is not None and (
+        isinstance(max_levels, bool) or not isinstance(max_levels, int | np.integer)
+        or max_levels < 1
+    ):
+        raise ValueError(
+            f"max_levels must be None or an int >= 1 (it counts level 0), got {max_levels!r}"
+        )
+
+    shapes = _level_shapes(shape, factors, chunks, max_levels)
+    level_chunks = tuple(tuple(min(c, n) for c, n in zip(chunks, s, strict=True)) for s in shapes)
+    shard_shapes = None
+    if settings["shard_chunks"] is not None:
+        if settings["zarr_version"] != 3:
+            raise ValueError(
+                f"shard_chunks={settings['shard_chunks']!r} needs zarr_version=3: "
+                "Zarr v2 has no sharding"
+            )
+        per_shard = _per_axis_ints("shard_chunks", settings["shard_chunks"], axes, fixed_value=1)
+        shard_shapes = tuple(
+            tuple(c * k for c, k in zip(lc, per_shard, strict=True)) for lc in level_chunks
+        )
+    scales, translations = ome.level_transforms(
+        scale, [factors] * (len(shapes) - 1), method=method
+    )
+    return _Plan(axes=axes, factors=factors, shapes=shapes, chunks=level_chunks,
+                 shard_shapes=shard_shapes, scales=scales, translations=translations)
+
+
+def _check_source(source: Any) -> None:
+    if not isinstance(source, np.ndarray | zarr.Array | da.Array):
+        raise TypeError(
+            f"source must be a numpy, zarr or dask array, got {type(source).__name__}"
+        )
+    if source.dtype.kind not in "biuf":
+        raise TypeError(
+            f"source must hold booleans, integers or floats, got dtype {source.dtype}"
+        )
+    if any(math.isnan(n) for n in source.shape):
+        # A dask array of unknown size (after boolean indexing, say) cannot be planned.
+        raise ValueError(
+            f"source has unknown chunk sizes (shape {source.shape}); "
+            "call compute_chunk_sizes() on the dask array first"
+        )
+    if source.ndim and min(source.shape) == 0:
+        raise ValueError(f"source has an empty axis (shape {tuple(source.shape)})")
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def _check_dest(dest: Any, source: Any, *, overwrite: bool) -> Path:
+    """Refuse a destination that exists (unless overwriting) or that holds the source."""
+    if not isinstance(dest, str | os.PathLike):
+        raise TypeError(f"dest must be a path (str or pathlib.Path), got {type(dest).__name__}")
+    path = Path(dest)
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"dest={str(path)!r} already exists; pass overwrite=True to replace it"
+        )
+    # Overwriting deletes dest first: a zarr source stored inside it would be lost.
+    source_root = _local_store_root(source)
+    if source_root is not None and path.exists():
+        target = path.resolve()
+        if source_root == target or target in source_root.parents:
+            raise ValueError(
+                f"source is stored inside dest={str(path)!r}; overwriting would delete it"
+            )
+    return path
+
+
+def _local_store_root(source: Any) -> Path | None:
+    if not isinstance(source, zarr.Array):
+        return None
+    root = getattr(source.store, "root", None)
+    return None if root is None else (Path(root) / source.path).resolve()
+
+
+def _per_axis_ints(name: str, value: Any, axes: str, *, fixed_value: int | None) -> tuple[int, ...]:
+    """One int per axis from an int, a sequence or a mapping by axis name.
+
+    An int applies to the space axes; time and channel axes get ``fixed_value`` (or the
+    int too when it is None). A mapping may leave axes out: they get 1. Ints must be >= 1.
+    """
+    fixed = [ome.AXIS_TYPES[a] in _FIXED_AXIS_TYPES for a in axes]
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, a sequence or a mapping of ints, got {value!r}")
+    if isinstance(value, int | np.integer):
+        per_axis = [
+            fixed_value if is_fixed and fixed_value is not None else int(value)
+            for is_fixed in fixed
+        ]
+    elif isinstance(value, Mapping):
+        unknown = sorted(set(value) - set(axes))
+        if unknown:
+            raise ValueError(f"{name}={value!r} names axes {unknown} that are not in axes={axes!r}")
+        per_axis = [value.get(a, 1) for a in axes]
+    elif isinstance(value, Sequence | np.ndarray) and not isinstance(value, str):
+        per_axis = list(value)
+        if len(per_axis) != len(axes):
+            raise ValueError(
+                f"{name}={value!r} has {len(per_axis)} entries but axes={axes!r} has "
+                f"{len(axes)}; give one per axis, a mapping by axis name, or one int"
+            )
+    else:
+        raise TypeError(f"{name} must be an int, a sequence or a mapping of ints, got {value!r}")
+    if not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in per_axis):
+        raise TypeError(f"{name} must hold integers, got {value!r}")
+    if any(v < 1 for v in per_axis):
+        raise ValueError(f"{name} must be >= 1 on every axis, got {value!r}")
+    return tuple(int(v) for v in per_axis)
+
+
+def _factors(factors: Any, axes: str) -> tuple[int, ...]:
+    per_axis = _per_axis_ints("factors", factors, axes, fixed_value=1)
+    for axis, f in zip(axes, per_axis, strict=True):
+        if ome.AXIS_TYPES[axis] in _FIXED_AXIS_TYPES and f != 1:
+            raise ValueError(
+                f"factors={factors!r} downsamples the {ome.AXIS_TYPES[axis]} axis {axis!r}; "
+                "time and channel axes are never downsampled, give them factor 1"
+            )
+    if all(f == 1 for f in per_axis):
+        raise ValueError(
+            f"factors={factors!r} leave every axis alone; give at least one space axis a "
+            "factor >= 2"
+        )
+    return per_axis
+
+
+def _chunks(chunks: Any, axes: str, shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    fixed = [i for i, a in enumerate(axes) if ome.AXIS_TYPES[a] in _FIXED_AXIS_TYPES]
+    default = auto_chunks(shape, itemsize, target_bytes=max(DEFAULT_CHUNK_BYTES, itemsize),
+                          fixed_axes=fixed)
+    if chunks is None:
+        return default
+    if isinstance(chunks, Mapping):
+        named = _per_axis_ints("chunks", chunks, axes, fixed_value=None)
+        return tuple(named[i] if a in chunks else default[i] for i, a in enumerate(axes))
+    if isinstance(chunks, int | np.integer) and not isinstance(chunks, bool):
+        raise TypeError(
+            f"chunks={chunks!r}: give one int per axis of axes={axes!r} (or a mapping), "
+            "since time and channel axes usually want chunk length 1"
+        )
+    return _per_axis_ints("chunks", chunks, axes, fixed_value=None)
+
+
+def _scale(scale: Any, axes: str) -> list[float]:
+    if scale is None:
+        values: list[Any] = [1.0] * len(axes)
+    elif isinstance(scale, Mapping):
+        unknown = sorted(set(scale) - set(axes))
+        if unknown:
+            raise ValueError(f"scale={scale!r} names axes {unknown} that are not in axes={axes!r}")
+        values = [scale.get(a, 1.0) for a in axes]
+    elif isinstance(scale, int | float | np.number) and not isinstance(scale, bool):
+        values = [scale] * len(axes)
+    elif isinstance(scale, Sequence | np.ndarray) and not isinstance(scale, str):
+        values = list(scale)
+        if len(values) != len(axes):
+            raise ValueError(
+                f"scale={scale!r} has {len(values)} entries but axes={axes!r} has {len(axes)}"
+            )
+    else:
+        raise TypeError(f"scale must be a number, a sequence or a mapping, got {scale!r}")
+    if not all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"scale must hold numbers, got {scale!r}")
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError(f"scale must be finite and > 0 on every axis, got {scale!r}")
+    return [float(v) for v in values]
+
+
+def _level_shapes(
+    shape: tuple[int, ...], factors: tuple[int, ...], chunks: tuple[int, ...],
+    max_levels: int | None,
+) -> tuple[tuple[int, ...], ...]:
+    """The shape of every level: see ``max_levels`` in `build_pyramid`."""
+    reduced = [i for i, f in enumerate(factors) if f > 1]
+    shapes = [shape]
+    while max_levels is None or len(shapes) < max_levels:
+        current = shapes[-1]
+        if max_levels is None and all(current[i] <= chunks[i] for i in reduced):
+            break
+        if all(current[i] == 1 for i in reduced):
+            break  # a further level would be a copy of this one
+        shapes.append(downsampled_shape(current, factors))
+    return tuple(shapes)
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def _write_blocks(array: zarr.Array) -> tuple[int, ...]:
+    """The unit of a write that no other write touches: a shard if sharded, else a chunk."""
+    return tuple(array.shards or array.chunks)
+
+
+def _write_level_0(source: SourceArray, target: zarr.Array, bar: _Bar | None) -> None:
+    blocks = _write_blocks(target)
+    if isinstance(source, da.Array):
+        lazy = source.rechunk(blocks)
+    elif isinstance(source, zarr.Array):
+        # Reading straight in write blocks: no rechunk step, each task reads what it writes.
+        lazy = da.from_zarr(source, chunks=blocks)
+    else:
+        lazy = da.from_array(source, chunks=blocks)
+    _store(lazy, target, bar, "level 0")
+
+
+def _write_level(
+    finer: zarr.Array, target: zarr.Array, factors: tuple[int, ...], method: str,
+    bar: _Bar | None,
+) -> None:
+    """Downsample the stored level ``finer`` into ``target``, one output block per task.
+
+    The task for an output block reduces the input region of that block times
+    ``factors``: it starts on a window boundary and holds exactly the windows of the
+    block, so blocks need no overlap (no seams) and each task writes only its own
+    chunks (or shard).
+    """
+    out_blocks = _write_blocks(target)
+    lazy = da.map_blocks(
+        _reduce_region, finer=finer, factors=factors, method=method,
+        pieces=_read_pieces(finer, factors), chunks=da.core.normalize_chunks(
+            out_blocks, tuple(target.shape)
+        ), dtype=finer.dtype, meta=np.empty((0,) * finer.ndim, dtype=finer.dtype),
+    )
+    _store(lazy, target, bar, f"level {target.path.rsplit('/', 1)[-1]}")
+
+
+def _read_pieces(finer: zarr.Array, factors: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape in which a task reads its input region: about one stored chunk.
+
+    Whole windows (a multiple of the factor) so each piece reduces on its own, and the
+    finer level's chunk shape when the factor divides it, so each chunk is decoded once.
+    """
+    return tuple(f * max(1, c // f) for c, f in zip(finer.chunks, factors, strict=True))
+
+
+def _reduce_region(
+    *, finer: zarr.Array, factors: tuple[int, ...], method: str, pieces: tuple[int, ...],
+    block_info: dict[Any, Any] | None = None,
+) -> NDArray:
+    """Compute one output block from the finer level, reading it piece by piece.
+
+    Why not read the whole input region at once: it holds ``prod(factors)`` output
+    blocks' worth of pixels (8 for a factor of 2 in 3D). Read piece by piece, a task
+    holds its output block and one piece, so memory stays at a few chunks per thread.
+    """
+    assert block_info is not None  # dask always passes it to a function that asks
+    location = block_info[None]["array-location"]
+    origin = tuple(start * f for (start, _), f in zip(location, factors, strict=True))
+    in_shape = tuple(
+        min(stop * f, n) - o
+        for (_, stop), f, n, o in zip(location, factors, finer.shape, origin, strict=True)
+    )
+    out = np.empty(block_info[None]["chunk-shape"], dtype=finer.dtype)
+    for _, region in chunk_regions(in_shape, pieces):
+        data = finer[tuple(slice(o + r.start, o + r.stop) for o, r in zip(origin, region,
+                                                                           strict=True))]
+        # Pieces start on window boundaries, so their output lands at start / f.
+        out[tuple(slice(r.start // f, r.start // f + m) for r, f, m in zip(
+            region, factors, downsampled_shape(data.shape, factors), strict=True
+        ))] = _downsample_block(data, factors, method)
+    return out
+
+
+def _downsample_block(block: NDArray, factors: tuple[int, ...], method: str) -> NDArray:
+    """`downsample` one block, in slabs of at most `_SLAB_PIXELS` output pixels.
+
+    Why slabs: a mean over an integer block makes several int64 temporaries the size of
+    its output, which for a large block would cost far more memory than the block
+    itself. Slabs are cut on window boundaries, so the result is exactly the same.
+    """
+    out_shape = downsampled_shape(block.shape, factors)
+    total = math.prod(out_shape)
+    if total <= _SLAB_PIXELS:
+        return downsample(block, factors, method)
+    # Cut along the outermost axis that still has several output pixels; a slab one
+    # output row thick is cut again along the next axis by the recursive call.
+    axis = next(i for i, n in enumerate(out_shape) if n > 1)
+    rows = max(1, _SLAB_PIXELS * out_shape[axis] // total)
+    f = factors[axis]
+    out = np.empty(out_shape, dtype=block.dtype)
+    for start in range(0, out_shape[axis], rows):
+        stop = min(start + rows, out_shape[axis])
+        before = (slice(None),) * axis
+        out[(*before, slice(start, stop))] = _downsample_block(
+            block[(*before, slice(start * f, stop * f))], factors, method
+        )
+    return out
+
+
+def _store(lazy: da.Array, target: zarr.Array, bar: _Bar | None, label: str) -> None:
+    """Write ``lazy`` into ``target``; its blocks must be ``target``'s write blocks.
+
+    No lock: every task writes whole chunks (or shards) of its own. No scheduler is
+    named, so dask uses the active ``distributed`` client if there is one, else threads.
+    The blocks go in batches of whole rows of blocks (along the first axis): each batch
+    is a graph of at most about `_BLOCKS_PER_GRAPH` tasks, so the graph, too, stays
+    small whatever the image size, and the progress bar moves after each batch.
+    """
+    per_row = math.prod(lazy.numblocks[1:])
+    limit = bar.batch_size if bar is not None else _BLOCKS_PER_GRAPH
+    rows_per_batch = max(1, limit // per_row)
+    edges = np.cumsum((0, *lazy.chunks[0]))
+    n_rows = lazy.numblocks[0]
+    task = None
+    if bar is not None:
+        task = bar.progress.add_task(f"{label} {tuple(target.shape)}", total=lazy.npartitions)
+    for first in range(0, n_rows, rows_per_batch):
+        last = min(first + rows_per_batch, n_rows)
+        region = (slice(int(edges[first]), int(edges[last])),) + (slice(None),) * (lazy.ndim - 1)
+        da.store(lazy[region], _writer(target), regions=region, lock=False)
+        if bar is not None and task is not None:
+            bar.progress.advance(task, (last - first) * per_row)
+
+
+def _writer(target: zarr.Array) -> zarr.Array | _SkipEmptyChunks:
+    """The object dask writes blocks into (see `_SkipEmptyChunks`)."""
+    if target.shards is not None:
+        return target  # zarr skips a shard's empty inner chunks itself
+    return _SkipEmptyChunks(target.with_config({"write_empty_chunks": True}))
+
+
+@dataclass(frozen=True)
+class _SkipEmptyChunks:
+    """A write target that leaves out blocks holding only the fill value, as zarr does.
+
+    Why: zarr compares every chunk it writes with the fill value in a way that costs
+    nearly as much as compressing the chunk. Our blocks are whole chunks, so one fast
+    ``any()`` per block gives the same store (a missing chunk reads as the fill value)
+    for a small fraction of that work.
+    """
+
+    array: zarr.Array
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return np.dtype(self.array.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return self.array.ndim
+
+    def __setitem__(self, region: tuple[slice, ...], block: NDArray) -> None:
+        fill = self.array.fill_value
+        empty = not block.any() if fill == 0 else bool((block == fill).all())
+        if not empty:
+            self.array[region] = block
+
+
+@contextmanager
+def _codec_threads() -> Iterator[None]:
+    """Size zarr's codec thread pool to the cores, unless the user has chosen a size.
+
+    Why: by default zarr compresses in asyncio's pool of ``cores + 4`` threads. Our dask
+    threads already keep every core busy, and each extra thread keeps its own malloc
+    arena of freed chunk buffers: with 2 cores, this setting cuts peak memory by about
+    a fifth. zarr creates its pool once per process, on first use after the setting, so
+    the size chosen here stays for the rest of the process.
+    """
+    if zarr.config.get("threading.max_workers", None) is not None:
+        yield
+        return
+    with zarr.config.set({"threading.max_workers": os.cpu_count() or 1}):
+        yield
+
+
+@dataclass
+class _Bar:
+    progress: Progress
+    batch_size: int
+
+
+@contextmanager
+def _progress_bar(show: bool) -> Iterator[_Bar | None]:
+    if not show:
+        yield None
+        return
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("blocks"), TimeElapsedColumn(), TimeRemainingColumn(),
+    )
+    # Enough blocks per batch to keep every core busy between two updates of the bar.
+    batch_size = max(4, 2 * (os.cpu_count() or 1))
+    with progress:
+        yield _Bar(progress, batch_size)
+

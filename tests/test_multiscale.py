@@ -1,0 +1,385 @@
+"""Tests of multiscale navigation, data_helpers.multiscale."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import pytest
+import zarr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ome_zarr_models.v04 import Image as ImageV04
+from ome_zarr_models.v04.axes import Axis as AxisV04
+from ome_zarr_models.v05 import Image as ImageV05
+from ome_zarr_models.v05.axes import Axis as AxisV05
+from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
+from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
+from rich.console import Console
+
+from data_helpers import ome
+from data_helpers.downsample import downsample
+from data_helpers.multiscale import MultiscaleImage
+from data_helpers.pyramid import build_pyramid
+
+
+@pytest.fixture(scope="module")
+def pyramid(tmp_path_factory: pytest.TempPathFactory) -> MultiscaleImage:
+    """A (2, 40, 64, 48) 'czyx' pyramid: 4 levels, mean, anisotropic scale."""
+    data = np.random.default_rng(0).integers(0, 1000, size=(2, 40, 64, 48), dtype=np.uint16)
+    dest = tmp_path_factory.mktemp("multiscale") / "image.zarr"
+    return build_pyramid(data, dest, axes="czyx", scale=(1.0, 2.0, 0.5, 0.5),
+                         chunks=(1, 8, 16, 16), max_levels=4)
+
+
+def other_tool_image(dest: Path, zarr_version: int) -> list[np.ndarray]:
+    """An image written with ome-zarr-models directly: paths 's0', 's1', a global scale."""
+    full = np.arange(24 * 20, dtype=np.uint8).reshape(24, 20)
+    arrays = [full, full[::2, ::2].copy()]
+    if zarr_version == 2:
+        specs: list[Any] = [
+            ArraySpecV2(shape=a.shape, dtype="|u1", chunks=(8, 8), attributes={}, compressor=None,
+                        fill_value=0, order="C", filters=None, dimension_separator="/")
+            for a in arrays
+        ]
+        image_cls, axis_cls = ImageV04, AxisV04
+    else:
+        specs = [
+            ArraySpecV3(shape=a.shape, data_type="uint8",
+                        chunk_grid={"name": "regular", "configuration": {"chunk_shape": (8, 8)}},
+                        chunk_key_encoding={"name": "default", "configuration": {"separator": "/"}},
+                        fill_value=0, codecs=[{"name": "bytes"}], attributes={},
+                        dimension_names=("y", "x"))
+            for a in arrays
+        ]
+        image_cls, axis_cls = ImageV05, AxisV05
+    model = image_cls.new(
+        array_specs=specs, paths=["s0", "s1"],
+        axes=[axis_cls(name=n, type="space", unit="nanometer") for n in "yx"],
+        scales=[[1.0, 1.0], [2.0, 2.0]], translations=[[0.0, 0.0], [0.0, 0.0]],
+        global_scale=[0.5, 0.25], global_translation=[10.0, 20.0], name="other",
+        multiscale_type="stride",
+    )
+    group = model.to_zarr(zarr.storage.LocalStore(dest), path="")
+    for path, array in zip(["s0", "s1"], arrays, strict=True):
+        group[path][...] = array
+    return arrays
+
+
+# -- opening -----------------------------------------------------------------------------
+
+
+def test_open_reads_our_pyramid(pyramid: MultiscaleImage) -> None:
+    image = MultiscaleImage.open(pyramid.path)  # type: ignore[arg-type]
+    assert image.version == "0.4"
+    assert image.axes == ("c", "z", "y", "x")
+    assert image.levels == len(image) == 4
+    assert image.shapes == [(2, 40, 64, 48), (2, 20, 32, 24), (2, 10, 16, 12), (2, 5, 8, 6)]
+    assert image.chunks[0] == (1, 8, 16, 16)
+    assert image.chunks[-1] == (1, 5, 8, 6)
+    assert image.dtype == np.uint16
+    assert image.metadata.paths == ("0", "1", "2", "3")
+    assert image.metadata.method == "mean"
+
+
+@pytest.mark.parametrize("zarr_version, version", [(2, "0.4"), (3, "0.5")])
+def test_open_reads_another_tools_image(tmp_path: Path, zarr_version: int, version: str) -> None:
+    arrays = other_tool_image(tmp_path / "other.zarr", zarr_version)
+    image = MultiscaleImage.open(tmp_path / "other.zarr")
+    assert image.version == version
+    assert image.metadata.paths == ("s0", "s1")
+    assert image.shapes == [(24, 20), (12, 10)]
+    # The global scale and translation apply after each level's own transforms.
+    assert image.scale(0) == (0.5, 0.25)
+    assert image.scale(1) == (1.0, 0.5)
+    assert image.translation(1) == (10.0, 20.0)
+    assert image.metadata.units == ("nanometer", "nanometer")
+    for level, array in enumerate(arrays):
+        np.testing.assert_array_equal(image.level(level)[...], array)
+    # A "stride" pyramid keeps each window's first pixel: the ROI maps accordingly.
+    assert image.roi_to_level((slice(4, 8), slice(0, 20)), 0, 1) == (slice(2, 5), slice(0, 10))
+
+
+def test_open_accepts_a_group_and_a_path_string(pyramid: MultiscaleImage) -> None:
+    group = zarr.open_group(str(pyramid.path), mode="r")
+    assert MultiscaleImage.open(group).shapes == pyramid.shapes
+    assert MultiscaleImage.open(str(pyramid.path)).path == pyramid.path
+
+
+def test_open_a_v3_sharded_pyramid(tmp_path: Path) -> None:
+    data = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+    build_pyramid(data, tmp_path / "s.zarr", axes="yx", chunks=(4, 4), zarr_version=3,
+                  shard_chunks=(2, 2), max_levels=3)
+    image = MultiscaleImage.open(tmp_path / "s.zarr")
+    assert image.version == "0.5"
+    assert image.to_dask(0).chunksize == (8, 8)  # one dask block per shard
+    np.testing.assert_array_equal(image.to_dask(0).compute(), data)
+
+
+def test_open_refuses_what_is_not_a_multiscale(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no OME-Zarr image"):
+        MultiscaleImage.open(tmp_path / "missing.zarr")
+    zarr.open_group(tmp_path / "plain.zarr", mode="w")
+    with pytest.raises(ValueError, match=r"not an OME-Zarr 0\.4 or 0\.5 multiscale"):
+        MultiscaleImage.open(tmp_path / "plain.zarr")
+    zarr.create_array(tmp_path / "array.zarr", shape=(4,), dtype="u1")
+    with pytest.raises(ValueError, match="not"):
+        MultiscaleImage.open(tmp_path / "array.zarr")
+    with pytest.raises(TypeError, match="path must be"):
+        MultiscaleImage.open(42)  # type: ignore[arg-type]
+
+
+# -- levels ------------------------------------------------------------------------------
+
+
+def test_level_counts_negative_indices_from_the_smallest(pyramid: MultiscaleImage) -> None:
+    assert pyramid.level(-1).shape == pyramid.shapes[-1] == pyramid.level(3).shape
+    assert pyramid.level(-4).shape == pyramid.shapes[0]
+    assert pyramid.scale(-1) == pyramid.scale(3)
+    assert pyramid.translation(-2) == pyramid.translation(2)
+    assert isinstance(pyramid.level(0), zarr.Array)
+
+
+@pytest.mark.parametrize("bad", [4, -5, 100])
+def test_level_out_of_range(pyramid: MultiscaleImage, bad: int) -> None:
+    with pytest.raises(IndexError, match="4 levels"):
+        pyramid.level(bad)
+
+
+@pytest.mark.parametrize("bad", [1.0, "1", True, None])
+def test_level_must_be_an_int(pyramid: MultiscaleImage, bad: Any) -> None:
+    with pytest.raises(TypeError, match="level must be an int"):
+        pyramid.scale(bad)
+
+
+def test_levels_are_read_only(pyramid: MultiscaleImage) -> None:
+    with pytest.raises(Exception):  # noqa: B017 - zarr's read-only error type varies
+        pyramid.level(0)[0, 0, 0, 0] = 1
+
+
+def test_to_dask_matches_the_level(pyramid: MultiscaleImage) -> None:
+    for i in range(pyramid.levels):
+        lazy = pyramid.to_dask(i)
+        assert isinstance(lazy, da.Array)
+        assert lazy.chunksize == pyramid.chunks[i]
+        np.testing.assert_array_equal(lazy.compute(), pyramid.level(i)[...])
+    np.testing.assert_array_equal(pyramid.to_dask(1).compute(),
+                                  downsample(pyramid.level(0)[...], (1, 2, 2, 2)))
+
+
+def test_scale_and_translation(pyramid: MultiscaleImage) -> None:
+    assert pyramid.scale(0) == (1.0, 2.0, 0.5, 0.5)
+    assert pyramid.scale(2) == (1.0, 8.0, 2.0, 2.0)
+    assert pyramid.translation(0) == (0.0, 0.0, 0.0, 0.0)
+    # (4 - 1) / 2 level-0 pixels: 3 / 2 * 2.0 along z, 3 / 2 * 0.5 along y and x.
+    assert pyramid.translation(2) == (0.0, 3.0, 0.75, 0.75)
+
+
+# -- level_for ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "max_shape, level",
+    [
+        ((2, 40, 64, 48), 0),  # one entry per axis
+        ((40, 64, 48), 0),  # one entry per space axis
+        ((39, 64, 48), 1),
+        ((2, 20, 32, 24), 1),
+        ({"y": 16}, 2),
+        ({"x": 6}, 3),
+        ({"c": 2, "x": 100}, 0),
+        ((None, 10, None), 3),  # None: no limit on that axis
+        ((10, None, None), 2),
+        ((1000, 1000, 1000), 0),
+    ],
+)
+def test_level_for_picks_the_largest_fitting_level(
+    pyramid: MultiscaleImage, max_shape: Any, level: int
+) -> None:
+    assert pyramid.level_for(max_shape) == level
+
+
+def test_level_for_space_axes_only(tmp_path: Path) -> None:
+    image = build_pyramid(np.zeros((3, 256, 256), np.uint8), tmp_path / "c.zarr", axes="cyx",
+                          chunks=(1, 32, 32))
+    assert image.level_for((64, 64)) == 2
+    assert image.level_for((3, 64, 64)) == 2
+    with pytest.raises(ValueError, match="no level fits"):
+        image.level_for((1, 2000, 2000))  # one channel is not enough for 3
+
+
+def test_level_for_errors(pyramid: MultiscaleImage) -> None:
+    with pytest.raises(ValueError, match="no level fits"):
+        pyramid.level_for({"y": 7})
+    with pytest.raises(ValueError, match="not in"):
+        pyramid.level_for({"q": 7})
+    with pytest.raises(ValueError, match="ints >= 1"):
+        pyramid.level_for((10, 0, 10))
+    with pytest.raises(ValueError, match="needs 4 entries"):
+        pyramid.level_for((16, 16))
+    with pytest.raises(TypeError, match="tuple or a mapping"):
+        pyramid.level_for(64)  # type: ignore[arg-type]
+
+
+# -- roi_to_level ------------------------------------------------------------------------
+
+
+def test_roi_maps_between_levels_of_a_mean_pyramid(pyramid: MultiscaleImage) -> None:
+    roi = (slice(0, 1), slice(8, 16), slice(16, 48), slice(0, 48))
+    assert pyramid.roi_to_level(roi, 0, 1) == (
+        slice(0, 1), slice(4, 8), slice(8, 24), slice(0, 24)
+    )
+    assert pyramid.roi_to_level(roi, 0, -1) == (
+        slice(0, 1), slice(1, 2), slice(2, 6), slice(0, 6)
+    )
+    # Back up: exactly the level-0 pixels under those coarse pixels.
+    assert pyramid.roi_to_level(pyramid.roi_to_level(roi, 0, 1), 1, 0) == roi
+
+
+def test_roi_rounds_outward(pyramid: MultiscaleImage) -> None:
+    # Level-0 rows 3..4 straddle level-1 rows 1 and 2.
+    assert pyramid.roi_to_level((slice(None), slice(None), slice(3, 5)), 0, 1)[2] == slice(1, 3)
+    # One level-2 pixel covers 4 x 4 level-0 pixels.
+    assert pyramid.roi_to_level((slice(None), slice(None), slice(5, 6)), 2, 0)[2] == slice(20, 24)
+
+
+def test_roi_is_clipped_and_normalised(pyramid: MultiscaleImage) -> None:
+    mapped = pyramid.roi_to_level((slice(None), slice(-4, None)), 0, 1)
+    assert mapped == (slice(0, 2), slice(18, 20), slice(0, 32), slice(0, 24))
+    assert pyramid.roi_to_level((slice(0, 1000),), 0, 1)[0] == slice(0, 2)
+    assert pyramid.roi_to_level(slice(0, 1), 0, 1) == (
+        slice(0, 1), slice(0, 20), slice(0, 32), slice(0, 24)
+    )
+
+
+def test_empty_roi_stays_empty(pyramid: MultiscaleImage) -> None:
+    mapped = pyramid.roi_to_level((slice(0, 2), slice(10, 10)), 0, 1)
+    assert mapped[1].start == mapped[1].stop
+
+
+def test_roi_errors(pyramid: MultiscaleImage) -> None:
+    with pytest.raises(ValueError, match="step 1"):
+        pyramid.roi_to_level((slice(0, 10, 2),), 0, 1)
+    with pytest.raises(ValueError, match="has 5 slices"):
+        pyramid.roi_to_level((slice(None),) * 5, 0, 1)
+    with pytest.raises(TypeError, match="tuple of slices"):
+        pyramid.roi_to_level((0, 1), 0, 1)  # type: ignore[arg-type]
+    with pytest.raises(IndexError):
+        pyramid.roi_to_level((slice(None),), 0, 9)
+
+
+def physical(image: MultiscaleImage, level: int, region: tuple[slice, ...]) -> list[tuple]:
+    """The physical interval each axis of a region covers."""
+    return [
+        (t + (sl.start - 0.5) * s, t + (sl.stop - 0.5) * s)
+        for sl, s, t in zip(region, image.scale(level), image.translation(level), strict=True)
+    ]
+
+
+@st.composite
+def rois(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[slice, ...]:
+    region = []
+    for n in shape:
+        start = draw(st.integers(0, n - 1))
+        region.append(slice(start, draw(st.integers(start + 1, n))))
+    return tuple(region)
+
+
+@pytest.fixture(scope="module")
+def odd_pyramids(tmp_path_factory: pytest.TempPathFactory) -> list[MultiscaleImage]:
+    """Pyramids with odd sizes, factors 2 and 3, window and nearest methods."""
+    folder = tmp_path_factory.mktemp("odd")
+    data = np.zeros((27, 50, 37), dtype=np.uint8)
+    return [
+        build_pyramid(data, folder / f"{method}-{f}.zarr", method=method, factors=(1, f, f),
+                      scale=(3.0, 0.7, 0.7), chunks=(27, 8, 8), max_levels=4)
+        for method in ("mean", "nearest") for f in (2, 3)
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_roi_covers_the_region_and_no_more(
+    odd_pyramids: list[MultiscaleImage], data: st.DataObject
+) -> None:
+    image = data.draw(st.sampled_from(odd_pyramids))
+    source = data.draw(st.integers(0, image.levels - 1))
+    target = data.draw(st.integers(0, image.levels - 1))
+    roi = data.draw(rois(image.shapes[source]))
+    mapped = image.roi_to_level(roi, source, target)
+    wanted = physical(image, source, roi)
+    got = physical(image, target, mapped)
+    extent = physical(image, target, tuple(slice(0, n) for n in image.shapes[target]))
+    clipped = []
+    for axis, ((lo, hi), (glo, ghi)) in enumerate(zip(wanted, got, strict=True)):
+        size = image.shapes[target][axis]
+        step = image.scale(target)[axis]
+        edge_lo, edge_hi = extent[axis]
+        # Covered, unless the region reaches past the target level's own extent.
+        assert glo <= max(lo, edge_lo) + 1e-9
+        assert ghi >= min(hi, edge_hi) - 1e-9
+        # And no more: the first and the last mapped pixels both overlap the region.
+        assert glo + step > lo + 1e-9 or mapped[axis].start == 0
+        assert ghi - step < hi - 1e-9 or mapped[axis].stop == size
+        clipped.append(lo < edge_lo - 1e-9 or hi > edge_hi + 1e-9)
+    # Going back gives a region that still covers the original one, on every axis
+    # where the target level's extent held the region (a nearest pyramid's coarse
+    # levels end up to half a window short of level 0).
+    back = image.roi_to_level(mapped, target, source)
+    for original, returned, was_clipped in zip(roi, back, clipped, strict=True):
+        if not was_clipped:
+            assert returned.start <= original.start and returned.stop >= original.stop
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_coarse_pixels_of_a_roi_are_made_from_it(
+    odd_pyramids: list[MultiscaleImage], data: st.DataObject
+) -> None:
+    # For window methods: every level-0 pixel of the ROI feeds a pixel inside the mapping.
+    image = data.draw(st.sampled_from([p for p in odd_pyramids if p.metadata.method == "mean"]))
+    level = data.draw(st.integers(1, image.levels - 1))
+    roi = data.draw(rois(image.shapes[0]))
+    mapped = image.roi_to_level(roi, 0, level)
+    factor = [round(s / s0) for s, s0 in zip(image.scale(level), image.scale(0), strict=True)]
+    for sl, target, f in zip(roi, mapped, factor, strict=True):
+        assert target.start == sl.start // f
+        assert target.stop == math.ceil(sl.stop / f)
+
+
+# -- display -----------------------------------------------------------------------------
+
+
+def test_repr_lists_every_level(pyramid: MultiscaleImage) -> None:
+    text = repr(pyramid)
+    assert text.startswith(f"MultiscaleImage({str(pyramid.path)!r}, OME-Zarr 0.4")
+    assert "levels=4" in text
+    for i, shape in enumerate(pyramid.shapes):
+        assert f"  {i}: shape={shape}" in text
+
+
+def test_rich_table_shows_levels_shapes_chunks_scales_bytes(pyramid: MultiscaleImage) -> None:
+    console = Console(width=160, record=True)
+    console.print(pyramid)
+    text = console.export_text()
+    for header in ("level", "shape", "chunks", "scale", "translation", "bytes", "stored"):
+        assert header in text
+    assert "2 x 40 x 64 x 48" in text
+    assert "1, 8, 2, 2" in text  # level 2's scale
+    assert "480.0 KiB" in text  # level 0: 2 * 40 * 64 * 48 * 2 bytes
+    assert "micrometer" in text
+
+
+def test_rich_table_mentions_shards(tmp_path: Path) -> None:
+    image = build_pyramid(np.zeros((32, 32), np.uint8), tmp_path / "s.zarr", axes="yx",
+                          chunks=(8, 8), zarr_version=3, shard_chunks=(2, 2))
+    console = Console(width=160, record=True)
+    console.print(image)
+    assert "in shards 16 x 16" in console.export_text()
+
+
+def test_ome_metadata_is_the_source_of_truth(pyramid: MultiscaleImage) -> None:
+    assert pyramid.metadata == ome.read_multiscale(pyramid.path)  # type: ignore[arg-type]
