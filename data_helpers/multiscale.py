@@ -12,6 +12,7 @@ and translation ``t`` has its *centre* at ``t + i * s`` and covers the interval
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import zarr
+from rich.console import Console
 from rich.table import Table
 
 from data_helpers import ome
@@ -30,6 +32,16 @@ __all__ = ["MultiscaleImage"]
 # Relative tolerance under which a computed pixel edge counts as an exact integer: float
 # round-off must not pull in a neighbour that only touches the region.
 _EDGE_TOLERANCE = 1e-9
+
+# The HTML fragment `MultiscaleImage._repr_html_` returns: the table as preformatted text,
+# in the fonts and spacing rich uses for its own output in Jupyter.
+_HTML_FORMAT = (
+    "<pre style=\"white-space: pre; overflow-x: auto; line-height: normal; "
+    "font-family: Menlo, 'DejaVu Sans Mono', consolas, 'Courier New', monospace\">"
+    "{code}</pre>"
+)
+# Wide enough for a 5D image's table; a narrower table takes only the width it needs.
+_HTML_WIDTH = 200
 
 
 class MultiscaleImage:
@@ -239,6 +251,49 @@ class MultiscaleImage:
         """
         return self.metadata.translations[self._index(i)]
 
+    def factors(self, i: int) -> tuple[int, ...]:
+        """The factor along each axis between level ``i - 1`` and level ``i``.
+
+        Each factor is the ratio of the two levels' scales, from the metadata, made an
+        exact integer (float round-off such as ``2.1 / 0.7 = 3.0000000000000004`` is
+        ignored). Negative ``i`` counts from the smallest: ``factors(-1)`` gives the
+        factors that made the last level.
+
+        Raises
+        ------
+        ValueError
+            For level 0, which has no level above it, or when a ratio is not a whole
+            number >= 1 (possible in an image written by another tool).
+        IndexError
+            When ``i`` is out of range.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.ones((8, 64, 64), np.uint8), f"{tmp}/k.zarr",
+        ...                           scale=(2.0, 0.5, 0.5), factors=[(1, 2, 2), 2],
+        ...                           max_levels=3)
+        ...     print(image.factors(1), image.factors(-1))
+        (1, 2, 2) (2, 2, 2)
+        """
+        level = self._index(i)
+        if level == 0:
+            raise ValueError(
+                f"factors({i}) asks for level 0, which has no level above it; give a level "
+                f"i with 1 <= i < {self.levels} (or a negative one other than {-self.levels})"
+            )
+        finer, coarser = self.scale(level - 1), self.scale(level)
+        ratios = [_snap(b / a) for a, b in zip(finer, coarser, strict=True)]
+        if not all(r.is_integer() and r >= 1 for r in ratios):
+            raise ValueError(
+                f"the scales of levels {level - 1} and {level} differ by {ratios} along the "
+                f"axes {self.axes}, not by whole factors >= 1"
+            )
+        return tuple(int(r) for r in ratios)
+
     # -- choosing a level and mapping regions ----------------------------------------
 
     def level_for(self, max_shape: Sequence[int | None] | Mapping[str, int]) -> int:
@@ -416,6 +471,30 @@ class MultiscaleImage:
                 _bytes_text(array.nbytes_stored()),
             )
         return table
+
+    def _repr_html_(self) -> str:
+        """The table of `__rich__` as an HTML ``<pre>`` fragment, shown by Jupyter.
+
+        A notebook cell that ends with the image displays this table; plain Python
+        shows `__repr__`.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.zeros((64, 64), np.uint8), f"{tmp}/h.zarr",
+        ...                           axes="yx", chunks=(32, 32))
+        ...     html = image._repr_html_()
+        >>> html.startswith("<pre"), "64 x 64" in html, "<html" in html
+        (True, True, False)
+        """
+        # Never Jupyter's own display: in a notebook rich would show the table itself.
+        console = Console(record=True, file=io.StringIO(), width=_HTML_WIDTH,
+                          force_jupyter=False)
+        console.print(self)
+        return console.export_html(inline_styles=True, code_format=_HTML_FORMAT)
 
 
 # -- helpers -----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 `build_pyramid` turns a numpy, zarr or dask array into an OME-Zarr multiscale image:
 level ``"0"`` is the array itself, rechunked, and every further level is the one above
-it downsampled by ``factors``. It works block by block through dask, where a *block* is
-what one write covers: a chunk, or a shard for sharded Zarr v3.
+it downsampled by ``factors`` (the same for every level, or a list of them, one per
+level). It works block by block through dask, where a *block* is what one write
+covers: a chunk, or a shard for sharded Zarr v3.
 
 * Level 0 is the source cut into blocks, each stored by its own task.
 * Level ``k`` is computed from level ``k - 1`` *read back from the store just written*.
@@ -54,6 +55,8 @@ DEFAULT_CHUNK_BYTES = 2**21
 
 SourceArray = np.ndarray | zarr.Array | da.Array
 PerAxis = int | Sequence[int] | Mapping[str, int]
+#: One factor set for every level, or a sequence of them, one per level (see `build_pyramid`).
+Factors = PerAxis | Sequence[PerAxis]
 
 # Output pixels per call of `downsample` inside a block: temporaries of about 1 MiB.
 _SLAB_PIXELS = 2**17
@@ -70,7 +73,7 @@ class _Plan:
     """Everything `build_pyramid` decided before it writes a byte."""
 
     axes: str
-    factors: tuple[int, ...]
+    level_factors: tuple[tuple[int, ...], ...]  # per axis, for each level after level 0
     shapes: tuple[tuple[int, ...], ...]
     chunks: tuple[tuple[int, ...], ...]
     shard_shapes: tuple[tuple[int, ...], ...] | None
@@ -85,7 +88,7 @@ def build_pyramid(
     axes: str = "zyx",
     scale: float | Sequence[float] | Mapping[str, float] | None = None,
     unit: str = "micrometer",
-    factors: PerAxis = 2,
+    factors: Factors = 2,
     method: Method = "mean",
     max_levels: int | None = None,
     chunks: Sequence[int] | Mapping[str, int] | None = None,
@@ -113,10 +116,20 @@ def build_pyramid(
     unit
         The unit of the space axes, e.g. ``"micrometer"`` or ``"nanometer"``.
     factors
-        How much each level shrinks the one above it. An int applies to every space
-        axis; a tuple gives one factor per axis and a mapping such as ``{"y": 2,
-        "x": 2}`` names some (the others keep factor 1), so anisotropic data can keep
-        ``z``. Time and channel axes are never downsampled: their factor must be 1.
+        How much each level shrinks the one above it. A *factor set* is an int, which
+        applies to every space axis, one int per axis such as ``(1, 2, 2)``, or a
+        mapping such as ``{"y": 2, "x": 2}`` that names some axes (the others keep
+        factor 1), so anisotropic data can keep ``z``. Time and channel axes are never
+        downsampled: their factor must be 1.
+
+        ``factors`` is one factor set, used for every level, or a list of factor sets,
+        one per level after level 0, such as ``[{"y": 2, "x": 2}, {"y": 2, "x": 2}, 2]``.
+        The rule that tells them apart: a sequence holding only ints is one factor per
+        axis and must have one entry per axis; a sequence holding at least one mapping
+        or sequence is a list of factor sets, and any int in it is a factor set too.
+        So ``[2, 2]`` for three axes is an error, not two levels: write ``[2, 2, 2]``
+        (per axis) or ``[(2, 2, 2), 2]`` (per level). When the list is used up, its
+        last entry repeats for every further level.
     method
         How a window becomes one pixel, see `data_helpers.downsample.METHODS`:
         ``"mean"`` for intensities, ``"mode"`` or ``"nearest"`` for labels (they
@@ -124,8 +137,9 @@ def build_pyramid(
     max_levels
         The number of levels to write, *level 0 included*: ``max_levels=1`` writes
         the source alone, ``4`` writes ``"0"`` to ``"3"``. Fewer are written only when
-        every downsampled axis is down to one pixel. By default (``None``) levels are
-        added until every downsampled axis fits in one chunk.
+        every axis the next level would downsample is down to one pixel. By default
+        (``None``) levels are added until every axis the next level would downsample
+        (its factor is above 1) fits in one chunk.
     chunks
         The chunk shape of every level (clipped to the level's shape), one int per
         axis or a mapping naming some axes. By default `chunking.auto_chunks` picks
@@ -161,18 +175,19 @@ def build_pyramid(
 
     Notes
     -----
-    Each level's scale is the level-0 pixel size times the accumulated factor. For the
-    window methods (mean, mode, min, max) each level's translation moves by ``(F - 1)
-    / 2`` level-0 pixels, ``F`` the accumulated factor, so pixel centres stay aligned;
-    ``nearest`` keeps each window's first pixel and needs no shift
-    (`ome.level_transforms`).
+    Each level's scale is the level-0 pixel size times the accumulated factor ``F``,
+    the product of the factors of the levels so far. For the window methods (mean,
+    mode, min, max) each level's translation moves by ``(F - 1) / 2`` level-0 pixels,
+    so pixel centres stay aligned; ``nearest`` keeps each window's first pixel and
+    needs no shift. Both come from `ome.level_transforms`, given each level's factors.
 
     The work runs on the active dask scheduler: threads by default, a
     ``dask.distributed`` cluster when a client exists. Each task holds one output block
     and one input piece (about a chunk), so peak memory is a few chunks per worker
     thread, not a fraction of the image. The pixels never depend on the chunking of
     ``source`` or on ``chunks``: windows always start at the origin, as in `downsample`.
-    The multiscale's name is the last part of ``dest`` without ``.zarr``.
+    The multiscale's name is the last part of ``dest`` without ``.ome.zarr`` or
+    ``.zarr``: ``volume.ome.zarr`` and ``volume.zarr`` are both named ``volume``.
 
     Examples
     --------
@@ -186,6 +201,18 @@ def build_pyramid(
     ...     print(image.scale(-1), image.translation(-1))
     [(32, 64, 64), (32, 32, 32), (32, 16, 16)]
     (2.0, 2.0, 2.0) (0.0, 0.75, 0.75)
+
+    The usual recipe for anisotropic data, in one call: y and x alone until the voxels
+    are cubic, then every axis (the last entry repeats).
+
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     image = build_pyramid(volume, f"{tmp}/volume.ome.zarr", chunks=(8, 8, 8),
+    ...                           scale=(2.0, 0.5, 0.5), max_levels=4,
+    ...                           factors=[{"y": 2, "x": 2}, {"y": 2, "x": 2}, 2])
+    ...     print(image.metadata.name, image.shapes)
+    ...     print([image.scale(i) for i in range(image.levels)])
+    volume [(32, 64, 64), (32, 32, 32), (32, 16, 16), (16, 8, 8)]
+    [(2.0, 0.5, 0.5), (2.0, 1.0, 1.0), (2.0, 2.0, 2.0), (4.0, 4.0, 4.0)]
     """
     _check_flag("overwrite", overwrite)
     _check_flag("progress", progress)
@@ -198,13 +225,14 @@ def build_pyramid(
         shapes=plan.shapes, dtype=source.dtype, chunks=plan.chunks, axes=plan.axes,
         scales=plan.scales, translations=plan.translations, zarr_version=zarr_version,
         compression=compression, shard_shapes=plan.shard_shapes, space_unit=unit,
-        name=dest_path.name.removesuffix(".zarr") or "image", method=method,
+        name=_image_name(dest_path), method=method,
     )
     group = ome.create_image(dest_path, model, overwrite=overwrite)
     with _codec_threads(), _progress_bar(progress) as bar:
         _write_level_0(source, group["0"], bar)
         for level in range(1, len(plan.shapes)):
-            _write_level(group[str(level - 1)], group[str(level)], plan.factors, method, bar)
+            _write_level(group[str(level - 1)], group[str(level)],
+                         plan.level_factors[level - 1], method, bar)
     ome.validate(dest_path)
     return MultiscaleImage.open(dest_path)
 
@@ -237,7 +265,7 @@ def _plan(source: Any, **settings: Any) -> _Plan:
         raise TypeError(f"unit must be a non-empty string such as 'micrometer', got {unit!r}")
 
     shape = tuple(int(n) for n in source.shape)
-    factors = _factors(settings["factors"], axes)
+    factor_sets = _factor_sets(settings["factors"], axes)
     chunks = _chunks(settings["chunks"], axes, shape, source.dtype.itemsize)
     scale = _scale(settings["scale"], axes)
     max_levels = settings["max_levels"]
@@ -249,7 +277,7 @@ def _plan(source: Any, **settings: Any) -> _Plan:
             f"max_levels must be None or an int >= 1 (it counts level 0), got {max_levels!r}"
         )
 
-    shapes = _level_shapes(shape, factors, chunks, max_levels)
+    shapes, level_factors = _level_shapes(shape, factor_sets, chunks, max_levels)
     level_chunks = tuple(tuple(min(c, n) for c, n in zip(chunks, s, strict=True)) for s in shapes)
     shard_shapes = None
     if settings["shard_chunks"] is not None:
@@ -262,10 +290,8 @@ def _plan(source: Any, **settings: Any) -> _Plan:
         shard_shapes = tuple(
             tuple(c * k for c, k in zip(lc, per_shard, strict=True)) for lc in level_chunks
         )
-    scales, translations = ome.level_transforms(
-        scale, [factors] * (len(shapes) - 1), method=method
-    )
-    return _Plan(axes=axes, factors=factors, shapes=shapes, chunks=level_chunks,
+    scales, translations = ome.level_transforms(scale, level_factors, method=method)
+    return _Plan(axes=axes, level_factors=level_factors, shapes=shapes, chunks=level_chunks,
                  shard_shapes=shard_shapes, scales=scales, translations=translations)
 
 
@@ -355,17 +381,50 @@ def _per_axis_ints(name: str, value: Any, axes: str, *, fixed_value: int | None)
     return tuple(int(v) for v in per_axis)
 
 
-def _factors(factors: Any, axes: str) -> tuple[int, ...]:
-    per_axis = _per_axis_ints("factors", factors, axes, fixed_value=1)
+def _factor_sets(factors: Any, axes: str) -> tuple[tuple[int, ...], ...]:
+    """The factor sets ``factors`` gives, per axis: one for every level, or one per level.
+
+    See ``factors`` in `build_pyramid` for the rule that tells a list of factor sets
+    from one factor per axis.
+    """
+    if _is_per_level(factors):
+        return tuple(_factors(f"factors[{i}]", entry, axes) for i, entry in enumerate(factors))
+    if _is_sequence(factors) and len(factors) != len(axes):
+        # The one input that could mean either: refuse it rather than guess.
+        raise ValueError(
+            f"factors={factors!r} has {len(factors)} entries but axes={axes!r} has "
+            f"{len(axes)}: a sequence of ints gives one factor per axis. For one factor "
+            "set per level, write each level as a mapping or a tuple, e.g. "
+            "[{'y': 2, 'x': 2}, 2]"
+        )
+    return (_factors("factors", factors, axes),)
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, Sequence | np.ndarray) and not isinstance(value, str)
+
+
+def _is_per_level(factors: Any) -> bool:
+    """Whether ``factors`` is a list of factor sets: it holds a mapping or a sequence."""
+    if isinstance(factors, np.ndarray):
+        return factors.ndim >= 2
+    return _is_sequence(factors) and any(
+        isinstance(entry, Mapping) or _is_sequence(entry) for entry in factors
+    )
+
+
+def _factors(name: str, factors: Any, axes: str) -> tuple[int, ...]:
+    """One factor set, per axis; ``name`` is how error messages call it."""
+    per_axis = _per_axis_ints(name, factors, axes, fixed_value=1)
     for axis, f in zip(axes, per_axis, strict=True):
         if ome.AXIS_TYPES[axis] in _FIXED_AXIS_TYPES and f != 1:
             raise ValueError(
-                f"factors={factors!r} downsamples the {ome.AXIS_TYPES[axis]} axis {axis!r}; "
+                f"{name}={factors!r} downsamples the {ome.AXIS_TYPES[axis]} axis {axis!r}; "
                 "time and channel axes are never downsampled, give them factor 1"
             )
     if all(f == 1 for f in per_axis):
         raise ValueError(
-            f"factors={factors!r} leave every axis alone; give at least one space axis a "
+            f"{name}={factors!r} leave every axis alone; give at least one space axis a "
             "factor >= 2"
         )
     return per_axis
@@ -414,20 +473,38 @@ def _scale(scale: Any, axes: str) -> list[float]:
 
 
 def _level_shapes(
-    shape: tuple[int, ...], factors: tuple[int, ...], chunks: tuple[int, ...],
-    max_levels: int | None,
-) -> tuple[tuple[int, ...], ...]:
-    """The shape of every level: see ``max_levels`` in `build_pyramid`."""
-    reduced = [i for i, f in enumerate(factors) if f > 1]
-    shapes = [shape]
+    shape: tuple[int, ...], factor_sets: tuple[tuple[int, ...], ...],
+    chunks: tuple[int, ...], max_levels: int | None,
+) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """The shape of every level, and the factors that make each level after level 0.
+
+    See ``factors`` and ``max_levels`` in `build_pyramid`. Whether to add a level is
+    decided by the factors of that level: an axis it leaves alone does not count.
+    """
+    shapes, level_factors = [shape], []
     while max_levels is None or len(shapes) < max_levels:
+        factors = _next_factors(factor_sets, len(level_factors))
+        reduced = [i for i, f in enumerate(factors) if f > 1]
         current = shapes[-1]
         if max_levels is None and all(current[i] <= chunks[i] for i in reduced):
             break
         if all(current[i] == 1 for i in reduced):
             break  # a further level would be a copy of this one
         shapes.append(downsampled_shape(current, factors))
-    return tuple(shapes)
+        level_factors.append(factors)
+    return tuple(shapes), tuple(level_factors)
+
+
+def _next_factors(factor_sets: tuple[tuple[int, ...], ...], step: int) -> tuple[int, ...]:
+    """The factors of step ``step`` (0 makes level 1): the last factor set repeats."""
+    return factor_sets[min(step, len(factor_sets) - 1)]
+
+
+def _image_name(dest: Path) -> str:
+    """The multiscale's name: the last part of ``dest`` without ``.ome.zarr`` or ``.zarr``."""
+    name = dest.name
+    suffix = ".ome.zarr" if name.endswith(".ome.zarr") else ".zarr"
+    return name.removesuffix(suffix) or "image"
 
 
 # -- writing -----------------------------------------------------------------------------

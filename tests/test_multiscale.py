@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import io
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +179,50 @@ def test_scale_and_translation(pyramid: MultiscaleImage) -> None:
     assert pyramid.translation(0) == (0.0, 0.0, 0.0, 0.0)
     # (4 - 1) / 2 level-0 pixels: 3 / 2 * 2.0 along z, 3 / 2 * 0.5 along y and x.
     assert pyramid.translation(2) == (0.0, 3.0, 0.75, 0.75)
+
+
+def test_factors_between_levels(pyramid: MultiscaleImage) -> None:
+    assert [pyramid.factors(i) for i in range(1, 4)] == [(1, 2, 2, 2)] * 3
+    assert pyramid.factors(-1) == pyramid.factors(3)
+    assert pyramid.factors(-3) == pyramid.factors(1)
+
+
+def test_factors_are_exact_integers_from_the_scales(tmp_path: Path) -> None:
+    # 0.7 um pixels times 3 are stored as 2.1, and 2.1 / 0.7 is 3.0000000000000004.
+    image = build_pyramid(np.zeros((8, 27, 27), np.uint8), tmp_path / "f.zarr",
+                          scale=(3.0, 0.7, 0.7), factors=[(1, 3, 3), 2], max_levels=4)
+    assert [image.factors(i) for i in range(1, 4)] == [(1, 3, 3), (2, 2, 2), (2, 2, 2)]
+    assert all(type(f) is int for i in range(1, 4) for f in image.factors(i))
+    for i in range(1, 4):
+        accumulated = [math.prod(image.factors(k)[axis] for k in range(1, i + 1))
+                       for axis in range(3)]
+        assert image.scale(i) == pytest.approx([s * a for s, a in zip(image.scale(0),
+                                                                      accumulated, strict=True)])
+
+
+def test_factors_of_another_tools_image(tmp_path: Path) -> None:
+    other_tool_image(tmp_path / "other.zarr", 2)
+    assert MultiscaleImage.open(tmp_path / "other.zarr").factors(1) == (2, 2)
+
+
+def test_factors_errors(pyramid: MultiscaleImage) -> None:
+    with pytest.raises(ValueError, match="level 0, which has no level above it"):
+        pyramid.factors(0)
+    with pytest.raises(ValueError, match="level 0"):
+        pyramid.factors(-4)
+    with pytest.raises(IndexError, match="4 levels"):
+        pyramid.factors(4)
+    with pytest.raises(TypeError, match="level must be an int"):
+        pyramid.factors(1.0)  # type: ignore[arg-type]
+
+
+def test_factors_refuse_scales_that_are_not_whole_multiples() -> None:
+    model = ome.image_model(shapes=[(6, 6), (4, 4)], dtype="uint8", chunks=[(6, 6), (4, 4)],
+                            axes="yx", scales=[[1.0, 1.0], [1.5, 1.0]],
+                            translations=[[0.0, 0.0], [0.0, 0.0]])
+    image = MultiscaleImage.open(ome.create_image(zarr.storage.MemoryStore(), model))
+    with pytest.raises(ValueError, match=r"differ by \[1\.5, 1\.0\].*not by whole factors"):
+        image.factors(1)
 
 
 # -- level_for ---------------------------------------------------------------------------
@@ -379,6 +426,31 @@ def test_rich_table_mentions_shards(tmp_path: Path) -> None:
     console = Console(width=160, record=True)
     console.print(image)
     assert "in shards 16 x 16" in console.export_text()
+
+
+def test_html_repr_is_the_rich_table(pyramid: MultiscaleImage) -> None:
+    fragment = pyramid._repr_html_()
+    assert fragment.startswith("<pre") and fragment.endswith("</pre>")
+    assert "<html" not in fragment and "<style" not in fragment
+    assert 'style="font-weight: bold"' in fragment  # the header row, styled inline
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(pyramid)
+    text = html.unescape(re.sub(r"<[^>]+>", "", fragment))
+    assert text == console.export_text()
+    assert "2 x 40 x 64 x 48" in text and "480.0 KiB" in text
+
+
+def test_jupyter_shows_the_html_table(
+    pyramid: MultiscaleImage, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    formatters = pytest.importorskip("IPython.core.formatters")
+    # As in a notebook: rich must render into the string, not display the table itself.
+    monkeypatch.setattr("rich.console._is_jupyter", lambda: True)
+    data, _ = formatters.DisplayFormatter().format(pyramid)
+    assert capsys.readouterr().out == ""
+    assert data["text/html"] == pyramid._repr_html_()
+    assert "level" in data["text/html"] and "translation" in data["text/html"]
+    assert data["text/plain"] == repr(pyramid)
 
 
 def test_ome_metadata_is_the_source_of_truth(pyramid: MultiscaleImage) -> None:

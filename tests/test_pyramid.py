@@ -28,12 +28,17 @@ from data_helpers.pyramid import DEFAULT_CHUNK_BYTES, _downsample_block, build_p
 
 
 def reference_levels(
-    data: np.ndarray, factors: tuple[int, ...], method: str, n_levels: int
+    data: np.ndarray, factors: tuple[int, ...] | list[tuple[int, ...]], method: str,
+    n_levels: int,
 ) -> list[np.ndarray]:
-    """What every level must hold: `downsample` applied to the whole previous level."""
+    """What every level must hold: `downsample` applied to the whole previous level.
+
+    ``factors`` is one tuple for every level, or a list of them whose last one repeats.
+    """
+    per_level = factors if isinstance(factors, list) else [factors]
     levels = [np.asarray(data)]
-    for _ in range(n_levels - 1):
-        levels.append(downsample(levels[-1], factors, method))
+    for k in range(n_levels - 1):
+        levels.append(downsample(levels[-1], per_level[min(k, len(per_level) - 1)], method))
     return levels
 
 
@@ -100,6 +105,23 @@ def test_returns_the_written_image(tmp_path: Path, volume: np.ndarray) -> None:
     assert image.metadata.name == "v"
 
 
+@pytest.mark.parametrize(
+    "dest, name",
+    [("volume.ome.zarr", "volume"), ("volume.zarr", "volume"), ("volume", "volume"),
+     ("scan.ome", "scan.ome"), (".ome.zarr", "image"), (".zarr", "image")],
+)
+def test_image_is_named_after_dest(tmp_path: Path, dest: str, name: str) -> None:
+    image = build_pyramid(np.ones((8, 8), np.uint8), tmp_path / dest, axes="yx", chunks=(8, 8))
+    assert image.metadata.name == name
+    assert MultiscaleImage.open(tmp_path / dest).metadata.name == name
+
+
+@st.composite
+def factor_sets(draw: st.DrawFn, axes: str) -> tuple[int, ...]:
+    factors = tuple(1 if a == "c" else draw(st.integers(1, 3)) for a in axes)
+    return (*factors[:-1], 2) if all(f == 1 for f in factors) else factors
+
+
 @st.composite
 def pyramid_cases(draw: st.DrawFn) -> dict[str, Any]:
     axes = draw(st.sampled_from(["yx", "zyx", "cyx"]))
@@ -107,9 +129,9 @@ def pyramid_cases(draw: st.DrawFn) -> dict[str, Any]:
         draw(st.integers(1, 3)) if a == "c" else draw(st.integers(1, 14 if len(axes) == 3 else 30))
         for a in axes
     )
-    factors = tuple(1 if a == "c" else draw(st.integers(1, 3)) for a in axes)
-    if all(f == 1 for f in factors):
-        factors = (*factors[:-1], 2)
+    factors: Any = draw(st.lists(factor_sets(axes), min_size=1, max_size=3))
+    if len(factors) == 1 and draw(st.booleans()):
+        factors = factors[0]  # one factor set for every level, else one per level
     chunks = tuple(draw(st.integers(1 if a == "c" else 2, 9)) for a in axes)
     return {
         "axes": axes, "factors": factors, "chunks": chunks,
@@ -291,6 +313,81 @@ def test_anisotropic_factors_keep_z(tmp_path: Path, volume: np.ndarray) -> None:
     assert by_name.scale(2) == (1.0, 4.0, 4.0)
 
 
+RECIPE = [{"y": 2, "x": 2}, {"y": 2, "x": 2}, 2]  # z spacing 4x the y and x spacing
+RECIPE_FACTORS = [(1, 2, 2), (1, 2, 2), (2, 2, 2), (2, 2, 2)]  # what it means, level by level
+
+
+@pytest.mark.parametrize("method", ["mean", "mode", "nearest"])
+def test_per_level_factors_follow_the_anisotropic_recipe(tmp_path: Path, method: str) -> None:
+    data = np.random.default_rng(5).integers(0, 4000, size=(16, 64, 64), dtype=np.uint16)
+    base = (2.0, 0.5, 0.5)
+    image = build_pyramid(data, tmp_path / "r.zarr", scale=base, factors=RECIPE,
+                          chunks=(4, 8, 8), method=method)
+    # z is kept for two levels, then every axis is halved until all of them fit a chunk.
+    assert image.shapes == [(16, 64, 64), (16, 32, 32), (16, 16, 16), (8, 8, 8), (4, 4, 4)]
+    assert [image.scale(i) for i in range(image.levels)] == [
+        (2.0, 0.5, 0.5), (2.0, 1.0, 1.0), (2.0, 2.0, 2.0), (4.0, 4.0, 4.0), (8.0, 8.0, 8.0)
+    ]
+    scales, translations = ome.level_transforms(base, RECIPE_FACTORS, method=method)
+    assert [list(image.scale(i)) for i in range(image.levels)] == scales
+    assert [list(image.translation(i)) for i in range(image.levels)] == translations
+    levels = read_levels(image)
+    for k, factors in enumerate(RECIPE_FACTORS, start=1):
+        np.testing.assert_array_equal(levels[k], downsample(levels[k - 1], factors, method))
+    assert ome.validate(tmp_path / "r.zarr").ome_zarr_version == "0.4"
+
+
+@pytest.mark.parametrize(
+    "factors",
+    [
+        [(1, 2, 2), (1, 2, 2), (2, 2, 2)],
+        ((1, 2, 2), {"y": 2, "x": 2}, 2),
+        [{"z": 1, "y": 2, "x": 2}, [1, 2, 2], {"z": 2, "y": 2, "x": 2}, 2],
+        np.array([[1, 2, 2], [1, 2, 2], [2, 2, 2]]),
+    ],
+)
+def test_per_level_factors_in_every_spelling(tmp_path: Path, factors: Any) -> None:
+    data = np.random.default_rng(6).integers(0, 255, size=(16, 64, 64), dtype=np.uint8)
+    image = build_pyramid(data, tmp_path / "s.zarr", factors=factors, chunks=(4, 8, 8))
+    recipe = build_pyramid(data, tmp_path / "r.zarr", factors=RECIPE, chunks=(4, 8, 8))
+    assert image.shapes == recipe.shapes
+    assert image.metadata == ome.read_multiscale(tmp_path / "s.zarr")
+    assert image.metadata.scales == recipe.metadata.scales
+    for a, b in zip(read_levels(image), read_levels(recipe), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_last_factor_set_repeats(tmp_path: Path) -> None:
+    image = build_pyramid(np.zeros((64, 64, 64), np.uint8), tmp_path / "l.zarr",
+                          factors=[{"x": 2}, 2], chunks=(16, 16, 16), max_levels=5)
+    assert image.shapes == [(64, 64, 64), (64, 64, 32), (32, 32, 16), (16, 16, 8), (8, 8, 4)]
+    assert image.scale(-1) == (8.0, 8.0, 16.0)
+    # A list of one factor set is that factor set, for every level.
+    one = build_pyramid(np.zeros((64, 64, 64), np.uint8), tmp_path / "o.zarr",
+                        factors=[{"x": 2}], chunks=(16, 16, 16), max_levels=3)
+    assert one.shapes == [(64, 64, 64), (64, 64, 32), (64, 64, 16)]
+
+
+def test_levels_stop_by_the_factors_of_the_next_level(tmp_path: Path) -> None:
+    # z does not fit one chunk, but level 1 would not downsample it: y and x already fit.
+    data = np.zeros((64, 16, 16), np.uint8)
+    image = build_pyramid(data, tmp_path / "a.zarr", factors=[{"y": 2, "x": 2}, 2],
+                          chunks=(8, 16, 16))
+    assert image.shapes == [(64, 16, 16)]
+    # y and x fit one chunk after level 2, but from then on z is downsampled too, and
+    # it does not fit yet.
+    data = np.zeros((32, 64, 64), np.uint8)
+    image = build_pyramid(data, tmp_path / "b.zarr", factors=RECIPE, chunks=(8, 16, 16))
+    assert image.shapes == [(32, 64, 64), (32, 32, 32), (32, 16, 16), (16, 8, 8), (8, 4, 4)]
+    # With max_levels, a level whose downsampled axes are all one pixel is not added.
+    image = build_pyramid(np.zeros((64, 2, 2), np.uint8), tmp_path / "c.zarr",
+                          factors=[(1, 2, 2), 2], chunks=(1, 2, 2), max_levels=4)
+    assert image.shapes == [(64, 2, 2), (64, 1, 1), (32, 1, 1), (16, 1, 1)]
+    image = build_pyramid(np.zeros((64, 2, 2), np.uint8), tmp_path / "d.zarr",
+                          factors=[2, (1, 2, 2)], chunks=(1, 2, 2), max_levels=4)
+    assert image.shapes == [(64, 2, 2), (32, 1, 1)]
+
+
 def test_time_and_channel_axes_are_never_downsampled(tmp_path: Path) -> None:
     data = np.random.default_rng(4).integers(0, 100, size=(3, 2, 8, 20, 20), dtype=np.uint8)
     image = build_pyramid(data, tmp_path / "t.zarr", axes="tczyx", factors=2,
@@ -304,7 +401,8 @@ def test_time_and_channel_axes_are_never_downsampled(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "factors", [(2, 1, 2, 2), {"t": 2}, {"c": 3, "y": 2}, (1, 2, 2, 2)]
+    "factors",
+    [(2, 1, 2, 2), {"t": 2}, {"c": 3, "y": 2}, (1, 2, 2, 2), [{"y": 2}, (1, 2, 2, 2)]],
 )
 def test_downsampling_time_or_channel_is_an_error(tmp_path: Path, factors: Any) -> None:
     data = np.zeros((2, 2, 8, 8), dtype=np.uint8)
@@ -552,6 +650,17 @@ def test_a_source_inside_the_destination_is_refused(tmp_path: Path) -> None:
         ({"factors": 1.5}, TypeError, "factors must be"),
         ({"factors": (2.0, 2, 2)}, TypeError, "integers"),
         ({"factors": {"q": 2}}, ValueError, "not in axes"),
+        ({"factors": [2, 2]}, ValueError, r"\[2, 2\] has 2 entries .* one factor per axis"),
+        ({"factors": [2, 2, 2, 2]}, ValueError, "For one factor set per level"),
+        ({"factors": []}, ValueError, "has 0 entries"),
+        ({"factors": [(1, 2, 2), (2, 2)]}, ValueError, r"factors\[1\]=\(2, 2\) has 2 entries"),
+        ({"factors": [{"y": 2}, {"q": 2}]}, ValueError, r"factors\[1\]=\{'q': 2\} names axes"),
+        ({"factors": [(1, 2, 2), 1]}, ValueError, r"factors\[1\]=1 leave every axis alone"),
+        ({"factors": [{"y": 2}, {"x": 1}]}, ValueError, r"factors\[1\]=\{'x': 1\} leave"),
+        ({"factors": [(1, 2, 2), {"y": 0}]}, ValueError, r"factors\[1\] must be >= 1"),
+        ({"factors": [(1, 2, 2), 2.5]}, TypeError, r"factors\[1\] must be an int"),
+        ({"factors": [(1.0, 2, 2)]}, TypeError, r"factors\[0\] must hold integers"),
+        ({"factors": [[(1, 2, 2)]]}, ValueError, r"factors\[0\]=\[\(1, 2, 2\)\] has 1"),
         ({"method": "median"}, ValueError, "method must be one of"),
         ({"compression": "gzip"}, ValueError, "compression must be one of"),
         ({"zarr_version": 4}, ValueError, "zarr_version must be 2 or 3"),
