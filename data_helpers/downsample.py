@@ -195,23 +195,41 @@ def _reduce_full_windows(block: NDArray, factors: Sequence[int], method: str) ->
 
 
 def _mean_accumulator(dtype: np.dtype, count: int) -> type:
-    """The smallest type that holds the sum of ``count`` pixels exactly."""
+    """The smallest type that holds the sum of ``count`` pixels, plus ``count``, exactly."""
     if dtype.kind == "f":
         return np.float64
-    largest = max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max))
+    largest = max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max)) + 1
     if largest * count < 2**31:
-        return np.int32  # 8- and 16-bit images with windows up to 2**15 pixels: fastest
+        return np.int32  # 8- and 16-bit images with windows below 2**15 pixels: fastest
     if largest * count < 2**63:
         return np.int64
     return object  # 64-bit integers: Python integers are exact at any size
 
 
 def _divide(total: NDArray, count: int, dtype: np.dtype) -> NDArray:
-    """The mean from the exact sum: float division, or integer rounding half to even."""
+    """The mean from the exact sum: float division, or integer rounding half to even.
+
+    ``total`` is a scratch array: it may be modified in place.
+    """
     if dtype.kind == "f":
         return (total / count).astype(dtype)
-    # Floor division, so 0 <= remainder < count (``//`` and ``%`` also work on Python ints).
-    quotient, remainder = total // count, total % count
+    if count == 1:
+        return total.astype(dtype)
+    if count & (count - 1) == 0 and total.dtype != object:
+        # A power of two, 2**k (2 x 2, 2 x 2 x 2 windows): with q = total >> k (floor) and
+        # r = total & (2**k - 1), adding 2**(k-1) - 1 + (q & 1) before the shift carries
+        # into q exactly when r is above half, or exactly half and q is odd: round half
+        # to even in three whole-array operations, no division.
+        k = count.bit_length() - 1
+        odd = np.right_shift(total, k)
+        np.bitwise_and(odd, 1, out=odd)
+        total += odd
+        total += (1 << (k - 1)) - 1
+        total >>= k
+        return total.astype(dtype)
+    # Floor division, so 0 <= remainder < count (``//`` also works on Python ints).
+    quotient = total // count
+    remainder = total - quotient * count
     # Round half to even: up when more than half, and on exactly half when odd.
     round_up = (2 * remainder > count) | ((2 * remainder == count) & (quotient % 2 == 1))
     return (quotient + round_up).astype(dtype)
