@@ -6,7 +6,7 @@ v2 with chunks 64 x 256 x 256 and Blosc zstd level 1 with byte shuffle. Each run
 fresh Python process, so its peak RSS (read with ``os.wait4``, the kernel's own count)
 is that tool's alone; the time is the build call itself, imports excluded.
 
-Usage (see bench_pyramid_README.md for the environment)::
+Usage (see benchmarks/README.md for the environment)::
 
     benchmarks/.venv-pyramid/bin/python benchmarks/bench_pyramid.py
     benchmarks/.venv-pyramid/bin/python benchmarks/bench_pyramid.py --repeat 3 --quick
