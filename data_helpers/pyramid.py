@@ -588,9 +588,10 @@ def _reduce_region(
 def _downsample_block(block: NDArray, factors: tuple[int, ...], method: str) -> NDArray:
     """`downsample` one block, in slabs of at most `_SLAB_PIXELS` output pixels.
 
-    Why slabs: a mean over an integer block makes several int64 temporaries the size of
-    its output, which for a large block would cost far more memory than the block
-    itself. Slabs are cut on window boundaries, so the result is exactly the same.
+    Why slabs: `downsample` makes temporaries the size of its output (the mean's
+    accumulator, its rounding terms, a mode's sorted windows, which are as large as the
+    input), so a large block would briefly need several times its own memory. Slabs are
+    cut on window boundaries, so the result is exactly the same.
     """
     out_shape = downsampled_shape(block.shape, factors)
     total = math.prod(out_shape)
