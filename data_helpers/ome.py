@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import zarr
@@ -36,6 +36,19 @@ from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from data_helpers import _destination
+from data_helpers._checks import (
+    COMPRESSIONS,
+    Compression,
+    ZarrVersion,
+    as_compression,
+    as_dtype,
+    as_float,
+    as_ints,
+    as_zarr_version,
+    one_of,
+)
+
 __all__ = [
     "AXIS_TYPES",
     "COMPRESSIONS",
@@ -44,22 +57,20 @@ __all__ = [
     "MultiscaleMetadata",
     "create_image",
     "image_model",
+    "image_name",
     "level_transforms",
     "read_multiscale",
     "validate",
     "validate_axes",
 ]
 
-Compression = Literal["blosc-lz4", "blosc-zstd"] | None
-
-#: Accepted ``compression`` values: Blosc with byte shuffle, as in Acquire's Zarr driver.
-COMPRESSIONS: tuple[Compression, ...] = (None, "blosc-lz4", "blosc-zstd")
-
 #: The axis names OME-Zarr knows, their type, in the order the specification requires.
 AXIS_TYPES: dict[str, str] = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 
 #: Methods whose output pixel summarises a whole window, so its centre moves by half a window.
 WINDOW_METHODS = frozenset({"mean", "mode", "min", "max"})
+#: Every downsampling method: the window methods, and ``nearest`` (a window's first pixel).
+_METHODS = ("mean", "mode", "min", "max", "nearest")
 
 # Blosc level 1: fast enough to keep up with a camera, as Acquire's driver does.
 _BLOSC_LEVEL = 1
@@ -82,7 +93,7 @@ def validate_axes(axes: str) -> str:
     ValueError: axes='xyz' must follow the OME order 't', 'c', 'z', 'y', 'x' ...
     """
     if not isinstance(axes, str):
-        raise TypeError(f"axes must be a string such as 'zyx' or 'tczyx', got {axes!r}")
+        raise TypeError(f"axes={axes!r} must be a string such as 'zyx' or 'tczyx'")
     unknown = set(axes) - set(AXIS_TYPES)
     if unknown or len(set(axes)) != len(axes):
         raise ValueError(
@@ -138,40 +149,82 @@ def level_transforms(
     >>> translations
     [[0.0, 0.0, 0.0], [0.0, 0.25, 0.25], [0.0, 0.75, 0.75]]
     """
-    ndim = len(base_scale)
-    offset0 = [0.0] * ndim if base_translation is None else [float(t) for t in base_translation]
-    if len(offset0) != ndim:
-        raise ValueError(
-            f"base_translation={base_translation!r} needs one value per axis ({ndim})"
-        )
+    method = one_of("method", method, _METHODS)
+    size = [
+        _exact(as_float(f"base_scale[{i}]", v, positive=True))
+        for i, v in enumerate(_sequence("base_scale", base_scale))
+    ]
+    ndim = len(size)
+    if base_translation is None:
+        offset0 = [Fraction(0)] * ndim
+    else:
+        offset0 = [
+            _exact(as_float(f"base_translation[{i}]", v))
+            for i, v in enumerate(_sequence("base_translation", base_translation))
+        ]
+        if len(offset0) != ndim:
+            raise ValueError(
+                f"base_translation={base_translation!r} needs one value per axis of "
+                f"base_scale ({ndim})"
+            )
     shifts = method in WINDOW_METHODS
     # Compute with the decimal values the user wrote (0.7, not 0.6999999999999999556),
     # as exact fractions, and round once at the end: 0.7 um x 3 is stored as 2.1, not as
     # 2.0999999999999996, and no error builds up from level to level.
-    size = [Fraction(repr(float(s))) for s in base_scale]
     accumulated = [1] * ndim
     scales, translations = [], []
-    for level in range(len(level_factors) + 1):
+    for level in range(len(_sequence("level_factors", level_factors)) + 1):
         if level:
-            factors = level_factors[level - 1]
-            if len(factors) != ndim:
-                raise ValueError(
-                    f"level_factors[{level - 1}]={factors!r} needs one factor per axis ({ndim})"
-                )
-            accumulated = [a * int(f) for a, f in zip(accumulated, factors, strict=True)]
-        scales.append([float(s * a) for s, a in zip(size, accumulated, strict=True)])
-        translations.append(
-            [
-                float(Fraction(repr(t)) + (s * (a - 1) / 2 if shifts else 0))
-                for t, s, a in zip(offset0, size, accumulated, strict=True)
-            ]
-        )
+            name = f"level_factors[{level - 1}]"
+            factors = as_ints(name, level_factors[level - 1], ndim, minimum=1,
+                              accepted=f"one integer >= 1 per axis ({ndim})")
+            accumulated = [a * f for a, f in zip(accumulated, factors, strict=True)]
+        scale = [s * a for s, a in zip(size, accumulated, strict=True)]
+        shift = [t + (s * (a - 1) / 2 if shifts else 0)
+                 for t, s, a in zip(offset0, size, accumulated, strict=True)]
+        scales.append(_finite_floats("base_scale", base_scale, level, scale))
+        translations.append(_finite_floats("base_translation", base_translation, level, shift))
     return scales, translations
 
 
-def _check_compression(compression: Compression) -> None:
-    if compression not in COMPRESSIONS:
-        raise ValueError(f"compression must be one of {list(COMPRESSIONS)}, got {compression!r}")
+def _sequence(name: str, value: object) -> Sequence[Any]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        raise TypeError(f"{name}={value!r} must be a sequence, one entry per axis")
+    return value  # type: ignore[return-value]
+
+
+def _exact(value: float) -> Fraction:
+    # The shortest decimal that reads back as this float: what the user typed.
+    return Fraction(repr(value))
+
+
+def _finite_floats(name: str, given: object, level: int, values: list[Fraction]) -> list[float]:
+    try:
+        rounded = [float(v) for v in values]
+    except OverflowError:
+        rounded = [math.inf]
+    if not all(math.isfinite(v) for v in rounded):
+        raise ValueError(
+            f"{name}={given!r} is too large: level {level} of the pyramid would have a "
+            "transform beyond the largest float; use a smaller unit or fewer levels"
+        )
+    return rounded
+
+
+def image_name(path: str | os.PathLike[str]) -> str:
+    """The multiscale's ``name`` for an image stored at ``path``.
+
+    The last part of the path without ``.ome.zarr`` or ``.zarr``, so the streaming
+    writer and the pyramid builder name ``volume.ome.zarr`` and ``volume.zarr`` alike.
+
+    Examples
+    --------
+    >>> image_name("data/volume.ome.zarr"), image_name("stream.zarr"), image_name(".zarr")
+    ('volume', 'stream', 'image')
+    """
+    name = Path(path).name
+    suffix = ".ome.zarr" if name.endswith(".ome.zarr") else ".zarr"
+    return name.removesuffix(suffix) or "image"
 
 
 def _array_spec_v2(shape, dtype, chunks, compression, fill_value) -> ArraySpecV2:
@@ -218,11 +271,27 @@ def _array_spec_v3(shape, dtype, chunks, compression, fill_value, shard_shape, a
     )
 
 
-def _check_shard_shape(shard_shape, chunks, shape, level):
-    if len(shard_shape) != len(chunks) or any(
-        not isinstance(s, int | np.integer) or s < c or s % c
-        for s, c in zip(shard_shape, chunks, strict=True)
-    ):
+def _fill_value(value: object, dtype: np.dtype[Any]) -> int | float | bool:
+    number = as_float("fill_value", value)
+    if dtype.kind == "f":
+        return number
+    if not number.is_integer() or not np.can_cast(np.min_scalar_type(int(number)), dtype):
+        raise ValueError(f"fill_value={value!r} must be a value of dtype {dtype.name}")
+    return bool(number) if dtype.kind == "b" else int(number)
+
+
+def _per_axis_values(name: str, values: object, ndim: int) -> Sequence[Any]:
+    items = _sequence(name, values)
+    if len(items) != ndim:
+        raise ValueError(f"{name}={values!r} needs one value per axis ({ndim})")
+    return items
+
+
+def _check_shard_shape(
+    shard_shape: Sequence[int], chunks: Sequence[int], shape: Sequence[int], level: int
+) -> tuple[int, ...]:
+    shard_shape = as_ints(f"shard_shapes[{level}]", shard_shape, len(chunks), minimum=1)
+    if any(s < c or s % c for s, c in zip(shard_shape, chunks, strict=True)):
         raise ValueError(
             f"shard shape {tuple(shard_shape)!r} of level {level} must have one entry per axis, "
             f"each a whole multiple of the chunk shape {tuple(chunks)!r}"
@@ -244,7 +313,7 @@ def image_model(
     axes: str,
     scales: Sequence[Sequence[float]],
     translations: Sequence[Sequence[float]],
-    zarr_version: Literal[2, 3] = 2,
+    zarr_version: ZarrVersion = 2,
     compression: Compression = None,
     shard_shapes: Sequence[Sequence[int]] | None = None,
     space_unit: str = "micrometer",
@@ -271,26 +340,46 @@ def image_model(
     ['0', '1']
     """
     axes = validate_axes(axes)
-    if zarr_version not in (2, 3):
-        raise ValueError(f"zarr_version must be 2 or 3, got {zarr_version!r}")
-    _check_compression(compression)
-    n_levels = len(shapes)
+    zarr_version = as_zarr_version(zarr_version)
+    compression = as_compression(compression)
+    dtype = as_dtype("dtype", dtype, kinds="biuf")
+    method = one_of("method", method, _METHODS)
+    fill_value = _fill_value(fill_value, dtype)
+    ndim = len(axes)
+    per_axis = f"one per axis of axes={axes!r}"
+    levels = _sequence("shapes", shapes)
+    n_levels = len(levels)
     if n_levels == 0:
-        raise ValueError("shapes must list at least one level")
+        raise ValueError("shapes=[] must list at least one level")
     for label, values in (("chunks", chunks), ("scales", scales), ("translations", translations)):
-        if len(values) != n_levels:
-            raise ValueError(f"{label} has {len(values)} entries but shapes has {n_levels} levels")
-    for level, (shape, chunk) in enumerate(zip(shapes, chunks, strict=True)):
-        if len(shape) != len(axes) or len(chunk) != len(axes):
+        if len(_sequence(label, values)) != n_levels:
             raise ValueError(
-                f"level {level}: shape {tuple(shape)} and chunks {tuple(chunk)} need one entry "
-                f"per axis of axes={axes!r}"
+                f"{label} has {len(values)} entries but shapes has {n_levels} levels; "
+                "give one per level"
             )
+    shapes = [as_ints(f"shapes[{k}]", s, ndim, minimum=0,
+                      accepted=f"integers >= 0, {per_axis}") for k, s in enumerate(levels)]
+    chunks = [as_ints(f"chunks[{k}]", c, ndim, minimum=1,
+                      accepted=f"integers >= 1, {per_axis}") for k, c in enumerate(chunks)]
+    scales = [[as_float(f"scales[{k}][{i}]", v, positive=True)
+               for i, v in enumerate(_per_axis_values(f"scales[{k}]", s, ndim))]
+              for k, s in enumerate(scales)]
+    translations = [[as_float(f"translations[{k}][{i}]", v)
+                     for i, v in enumerate(_per_axis_values(f"translations[{k}]", t, ndim))]
+                    for k, t in enumerate(translations)]
+    for label, value in (("space_unit", space_unit), ("time_unit", time_unit), ("name", name)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{label}={value!r} must be a string")
     if shard_shapes is not None:
         if zarr_version != 3:
-            raise ValueError("shard_chunks needs zarr_version=3: Zarr v2 has no sharding")
-        if len(shard_shapes) != n_levels:
-            raise ValueError(f"shard_shapes has {len(shard_shapes)} entries, expected {n_levels}")
+            raise ValueError(
+                f"shard_shapes={shard_shapes!r} needs zarr_version=3: Zarr v2 has no sharding"
+            )
+        if len(_sequence("shard_shapes", shard_shapes)) != n_levels:
+            raise ValueError(
+                f"shard_shapes has {len(shard_shapes)} entries, expected one per level "
+                f"({n_levels})"
+            )
         shard_shapes = [
             _check_shard_shape(s, c, n, level)
             for level, (s, c, n) in enumerate(zip(shard_shapes, chunks, shapes, strict=True))
@@ -325,15 +414,18 @@ def image_model(
 
 
 def create_image(
-    dest: str | Path | zarr.abc.store.Store,
+    dest: str | os.PathLike[str] | zarr.abc.store.Store,
     model: ImageV04 | ImageV05,
     *,
     overwrite: bool = False,
 ) -> zarr.Group:
     """Write a model's group and empty arrays to ``dest`` and return the open group.
 
-    ``dest`` may be a path or any Zarr store. An existing path is refused unless
-    ``overwrite=True``; nothing is written when the check fails.
+    ``dest`` may be a path or an empty Zarr store. A path follows the package's data-safety
+    rules (see `data_helpers._destination`): an existing path is refused unless
+    ``overwrite=True``, and even then only a Zarr store is replaced, never a file or a
+    folder of other files. The new group is written aside and swapped in whole, so a
+    failure leaves what was there before.
 
     Examples
     --------
@@ -343,19 +435,18 @@ def create_image(
     >>> group["0"].shape
     (4, 4)
     """
-    if isinstance(dest, str | Path):
-        path = Path(dest)
-        if path.exists():
-            if not overwrite:
-                raise FileExistsError(
-                    f"dest={str(path)!r} already exists; pass overwrite=True to replace it"
-                )
-            # Remove the old tree first: stale chunks of bigger old arrays must not survive.
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        store = zarr.storage.LocalStore(path)
-    else:
-        store = dest
-    group = model.to_zarr(store, path="", overwrite=overwrite)
+    if not isinstance(model, ImageV04 | ImageV05):
+        raise TypeError(f"model={model!r} must be a model made by image_model")
+    if isinstance(dest, zarr.abc.store.Store):
+        return _write_model(dest, model)
+    with _destination.staged(dest, overwrite=overwrite) as stage:
+        _write_model(zarr.storage.LocalStore(stage.path), model)
+        stage.commit()
+    return zarr.open_group(zarr.storage.LocalStore(stage.dest), mode="r+")
+
+
+def _write_model(store: zarr.abc.store.Store, model: ImageV04 | ImageV05) -> zarr.Group:
+    group = model.to_zarr(store, path="")
     # ome-zarr-models 1.7 dumps unset optional fields as null ("omero": null in 0.4), which
     # the OME-NGFF schema rejects: store the same model without its unset fields.
     group.attrs.put(model.attributes.model_dump(mode="json", exclude_none=True))

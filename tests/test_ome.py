@@ -150,13 +150,18 @@ def test_bad_axes(axes, match):
 @pytest.mark.parametrize(
     ("overrides", "error", "match"),
     [
-        ({"zarr_version": 4}, ValueError, "zarr_version must be 2 or 3"),
-        ({"compression": "gzip"}, ValueError, "compression must be one of"),
+        ({"zarr_version": 4}, ValueError, r"zarr_version=4 must be 2 \(OME-Zarr 0.4\) or 3"),
+        ({"zarr_version": "3"}, TypeError, "zarr_version='3' must be 2"),
+        ({"compression": "gzip"}, ValueError, "compression='gzip' must be one of"),
         ({"chunks": [(4, 4)]}, ValueError, "chunks has 1 entries but shapes has 2"),
+        ({"chunks": [(4, 0), (4, 4)]}, ValueError, r"chunks\[0\]=\(4, 0\) must be integers >= 1"),
         ({"shard_shapes": [(8, 8)] * 2}, ValueError, "needs zarr_version=3"),
         ({"zarr_version": 3, "shard_shapes": [(6, 4)] * 2}, ValueError, "whole multiple"),
-        ({"shapes": [(8, 10, 1), (4, 5, 1)]}, ValueError, "one entry per axis"),
-        ({"axes": 3}, TypeError, "axes must be a string"),
+        ({"shapes": [(8, 10, 1), (4, 5, 1)]}, ValueError, r"shapes\[0\]=\(8, 10, 1\) must be"),
+        ({"axes": 3}, TypeError, "axes=3 must be a string"),
+        ({"dtype": "complex64"}, ValueError, "dtype='complex64' must be a boolean, integer"),
+        ({"method": "median"}, ValueError, "method='median' must be one of"),
+        ({"fill_value": 0.5}, ValueError, "fill_value=0.5 must be a value of dtype uint16"),
     ],
 )
 def test_bad_model_arguments(overrides, error, match):

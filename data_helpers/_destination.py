@@ -1,0 +1,430 @@
+"""Where the package writes: the one module that owns destinations.
+
+Every function that writes a store (the streaming writer, `build_pyramid`,
+`ome.create_image`, and every later writer) goes through this module, so the rules of
+design.md's "Data safety" live in one place:
+
+* **Only a Zarr store is ever replaced.** `check_destination` resolves the path and
+  refuses, before anything is written, the current directory and its parents, the home
+  directory, a symlink, a file, and any folder that is not a Zarr store (a folder of the
+  user's photos stays exactly as it was, ``overwrite=True`` or not).
+* **Never the source.** A destination that holds, or lies inside, a store that the
+  source array reads (a zarr array, or a dask array built on one) is refused.
+* **One writer at a time.** `WriteLock` takes an exclusive lock on a hidden file beside the
+  destination (``.NAME.lock``); a second writer, in this process or another, is refused
+  with `DestinationBusyError`. The lock is ``flock``-based where the OS has it, so a
+  killed process releases it by itself.
+* **Whole images appear at once.** `staged` writes into a hidden sibling folder and
+  `commit` swaps it in by renames on the same filesystem: a failure (a bad source, a full
+  disk, a killed process) leaves the old store as it was, or nothing at all, and never a
+  half-made image that opens as a good one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from data_helpers._checks import as_bool, as_path
+
+__all__ = [
+    "DestinationBusyError",
+    "StagedStore",
+    "WriteLock",
+    "check_destination",
+    "is_zarr_store",
+    "source_paths",
+    "staged",
+]
+
+# The metadata documents that make a folder a Zarr store (v3; v2 group, array, attributes).
+_ZARR_METADATA = frozenset({"zarr.json", ".zgroup", ".zarray", ".zattrs", ".zmetadata"})
+# What else may stand at the top of a store: chunk keys ("0", "0.1", "c"), the package's
+# own hidden temporary files (zarr's "*.partial" writes) and child arrays or groups.
+_CHUNK_KEY = re.compile(r"^(c|\d+([./]\d+)*)$")
+_HIDDEN_TEMPORARY = re.compile(r"^\..*\.partial$")
+
+try:  # POSIX: a lock the kernel drops when its process dies.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+class DestinationBusyError(RuntimeError):
+    """Another writer holds the destination's lock."""
+
+
+def is_zarr_store(path: Path) -> bool:
+    """Whether ``path`` is a folder holding a Zarr group or array, and nothing else.
+
+    A folder qualifies when it has a Zarr metadata document at its top and every other
+    entry there is one a store holds: chunk files, subfolders (arrays, groups, chunk
+    trees) or zarr's own temporary files. A folder that also holds, say, ``notes.txt``
+    is not a store: replacing it would lose that file.
+
+    Examples
+    --------
+    >>> import tempfile, zarr
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     group = zarr.open_group(f"{tmp}/a.zarr", mode="w-")
+    ...     is_zarr_store(Path(tmp, "a.zarr")), is_zarr_store(Path(tmp))
+    (True, False)
+    """
+    if path.is_symlink() or not path.is_dir():
+        return False
+    names = [entry.name for entry in os.scandir(path)]
+    if not _ZARR_METADATA.intersection(names):
+        return False
+    for entry in os.scandir(path):
+        if entry.name in _ZARR_METADATA or _HIDDEN_TEMPORARY.match(entry.name):
+            continue
+        if entry.is_symlink():
+            return False  # a link to elsewhere: replacing the store must not follow it
+        if entry.is_dir():
+            continue  # an array, a group or a folder of chunks
+        if not _CHUNK_KEY.match(entry.name):
+            return False
+    return True
+
+
+def _protected(path: Path) -> str | None:
+    """Why ``path`` (resolved) may never be a destination, or None."""
+    cwd = Path.cwd().resolve()
+    if path == cwd or path in cwd.parents:
+        return "it is the current directory or one of its parents"
+    if path == Path.home().resolve():
+        return "it is the home directory"
+    if path.parent == path:
+        return "it is the root of the filesystem"
+    return None
+
+
+def check_destination(
+    dest: object,
+    *,
+    overwrite: object = False,
+    sources: Iterable[Path] = (),
+    name: str = "dest",
+) -> Path:
+    """Check that ``dest`` may be written, and return it as an absolute path.
+
+    Nothing is written. Refused with `ValueError` (or `FileExistsError` /
+    `FileNotFoundError`, both subclasses of `OSError`):
+
+    * a path that is, or is a parent of, the current directory; the home directory; ``/``;
+    * a symlink, wherever it points;
+    * an existing path without ``overwrite=True`` (`FileExistsError`);
+    * an existing path that is not a Zarr store (a file, a folder of other files), even
+      with ``overwrite=True``: only what the package would write is ever replaced;
+    * a path that holds or lies inside one of ``sources`` (the stores being read);
+    * a parent folder that does not exist (`FileNotFoundError`; a typo in a parent is
+      reported, not created).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     check_destination(f"{tmp}/new.zarr").name
+    'new.zarr'
+    >>> check_destination("..", overwrite=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: dest='..' cannot be written: it is the current directory or one of its parents
+    """
+    overwrite = as_bool("overwrite", overwrite)
+    given = as_path(name, dest)
+    shown = os.fspath(dest)  # type: ignore[call-overload]
+    path = Path(os.path.abspath(given))  # normalises "..", keeps a final symlink as it is
+    resolved = path.resolve()
+    reason = _protected(resolved)
+    if reason is not None:
+        raise ValueError(f"{name}={shown!r} cannot be written: {reason}")
+    if path.is_symlink():
+        raise ValueError(
+            f"{name}={shown!r} is a symbolic link (to {os.readlink(path)!r}); give the "
+            "real path of a new or existing Zarr store instead"
+        )
+    for source in sources:
+        if resolved == source or resolved in source.parents or source in resolved.parents:
+            raise ValueError(
+                f"{name}={shown!r} is where the source is read from ({str(source)!r}); "
+                "writing there would destroy the source: choose another destination"
+            )
+    if path.exists():
+        if not overwrite:
+            raise FileExistsError(
+                f"{name}={shown!r} already exists; pass overwrite=True to replace it "
+                "(only a Zarr store can be replaced), or choose another path"
+            )
+        if not is_zarr_store(path):
+            what = "a file" if not path.is_dir() else "a folder that is not (only) a Zarr store"
+            raise ValueError(
+                f"{name}={shown!r} is {what}; overwrite=True replaces only a Zarr store "
+                "(a folder with zarr.json, .zgroup or .zarray and nothing else), so it "
+                "was left as it is: choose another path"
+            )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"{name}={shown!r}: the parent folder {str(path.parent)!r} does not exist; "
+            "create it first"
+        )
+    return path
+
+
+# -- what a source reads from ----------------------------------------------------------------
+
+
+def _store_root(array: Any) -> Path | None:
+    root = getattr(getattr(array, "store", None), "root", None)
+    if root is None:
+        return None
+    return (Path(root) / getattr(array, "path", "")).resolve()
+
+
+def source_paths(source: object) -> tuple[Path, ...]:
+    """The local folders (resolved) that ``source`` reads its pixels from.
+
+    Finds the store of a zarr array, of a `MultiscaleImage`-like object with a ``path``,
+    of a numpy memmap, and of every zarr array inside a dask array's task graph (such
+    as ``da.from_zarr(...)`` or `MultiscaleImage.to_dask`), however it was transformed.
+
+    Examples
+    --------
+    >>> import tempfile, zarr, dask.array as da
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     z = zarr.create_array(f"{tmp}/a.zarr", shape=(4,), dtype="uint8")
+    ...     [p.name for p in source_paths(da.from_zarr(z) + 1)]
+    ['a.zarr']
+    """
+    found: dict[Path, None] = {}
+    seen: set[int] = set()
+
+    def visit(value: Any, depth: int = 0) -> None:
+        if id(value) in seen or depth > 50:
+            return
+        seen.add(id(value))
+        if isinstance(value, str | bytes | int | float | type(None)):
+            return
+        root = _store_root(value) if hasattr(value, "store") else None
+        if root is not None:
+            found[root] = None
+            return
+        filename = getattr(value, "filename", None)
+        if isinstance(value, _np_memmap()) and filename:
+            found[Path(filename).resolve()] = None
+            return
+        if type(value).__name__ == "MultiscaleImage":
+            path = getattr(value, "path", None)
+            if path is not None:
+                found[Path(path).resolve()] = None
+            return
+        graph = getattr(value, "__dask_graph__", None)
+        if callable(graph):
+            for task in dict(graph()).values():
+                visit(task, depth + 1)
+            return
+        if isinstance(value, dict):
+            for item in value.values():
+                visit(item, depth + 1)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in value:
+                visit(item, depth + 1)
+        else:
+            # dask's task objects (Task, DataNode, Alias) keep their arguments here.
+            for attribute in ("args", "kwargs", "value", "func"):
+                inner = getattr(value, attribute, None)
+                if inner is not None and not callable(getattr(inner, "__dask_graph__", None)):
+                    visit(inner, depth + 1)
+            wrapped = getattr(value, "_array", None) or getattr(value, "array", None)
+            if wrapped is not None:
+                visit(wrapped, depth + 1)
+
+    visit(source)
+    return tuple(found)
+
+
+def _np_memmap() -> type:
+    import numpy as np
+
+    return np.memmap
+
+
+# -- one writer at a time ------------------------------------------------------------------------
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
+class WriteLock:
+    """The exclusive write lock of destination ``path`` (absolute), held until `release`.
+
+    The lock is the hidden file ``.NAME.lock`` beside ``path``, locked with ``flock``:
+    a second `WriteLock` on the same destination, from this process or any other, raises
+    `DestinationBusyError` at once. The kernel drops the lock when the process dies, so
+    a killed writer never blocks the next one; the file itself is removed on release.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with WriteLock(Path(tmp, "a.zarr")):
+    ...         with WriteLock(Path(tmp, "a.zarr")):
+    ...             pass
+    Traceback (most recent call last):
+    ...
+    data_helpers._destination.DestinationBusyError: ...a.zarr' is being written by another writer...
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock_file = _lock_path(path)
+        self._handle: TextIO | None = _acquire(self.lock_file, path)
+
+    def release(self) -> None:
+        """Give the lock up (twice is harmless)."""
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.lock_file.unlink()  # while still locked: no one else holds this file
+        handle.close()
+
+    def __enter__(self) -> WriteLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def _busy(path: Path, lock_file: Path) -> DestinationBusyError:
+    try:
+        holder = lock_file.read_text().strip() or "unknown"
+    except OSError:
+        holder = "unknown"
+    return DestinationBusyError(
+        f"{str(path)!r} is being written by another writer ({holder}); two writers on one "
+        f"destination would lose data. Wait for it to finish, or choose another path. "
+        f"(The lock is {str(lock_file)!r}.)"
+    )
+
+
+def _acquire(lock_file: Path, path: Path) -> TextIO:
+    if fcntl is None:  # pragma: no cover - Windows: an exclusive create is the lock
+        try:
+            handle = open(lock_file, "x")
+        except FileExistsError:
+            raise _busy(path, lock_file) from None
+        _describe_holder(handle)
+        return handle
+    while True:
+        handle = open(lock_file, "a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise _busy(path, lock_file) from None
+        # A releasing writer may have unlinked the file between our open and our lock: then
+        # we would hold a lock on a file no one else can see, and must take the new one.
+        try:
+            same = os.path.samestat(os.fstat(handle.fileno()), os.stat(lock_file))
+        except FileNotFoundError:
+            same = False
+        if same:
+            _describe_holder(handle)
+            return handle
+        handle.close()
+
+
+def _describe_holder(handle: TextIO) -> None:
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+    handle.flush()
+
+
+# -- writing aside, then swapping in -----------------------------------------------------------
+
+
+@dataclass
+class StagedStore:
+    """A store being written aside: `path` is where to write, `dest` where it will go."""
+
+    dest: Path
+    path: Path
+    committed: bool = field(default=False, init=False)
+
+    def commit(self) -> None:
+        """Swap the staged store in at `dest`, replacing the Zarr store there, if any.
+
+        ``dest`` was checked to be a Zarr store (or absent) when staging began, and the
+        lock has been held since, so what is replaced is what the checks allowed. The
+        old store is first renamed aside, then the new one into place, then the old one
+        is deleted: a crash between the two renames leaves both folders, never a mix.
+        """
+        old: Path | None = None
+        if self.dest.exists() or self.dest.is_symlink():
+            if not is_zarr_store(self.dest):  # changed under us: refuse, keep both
+                raise ValueError(
+                    f"{str(self.dest)!r} is no longer a Zarr store; the new store is left "
+                    f"at {str(self.path)!r} and nothing was replaced"
+                )
+            old = self.dest.with_name(f".{self.dest.name}.{uuid.uuid4().hex}.old")
+            os.rename(self.dest, old)
+        try:
+            os.rename(self.path, self.dest)
+        except BaseException:
+            if old is not None:
+                os.rename(old, self.dest)
+            raise
+        self.committed = True
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Delete the staged folder (only ever one this module made)."""
+        if not self.committed:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged(
+    dest: object,
+    *,
+    overwrite: object = False,
+    source: object = None,
+    name: str = "dest",
+) -> Iterator[StagedStore]:
+    """Check ``dest``, lock it, and give a hidden sibling folder to write the store into.
+
+    The caller writes the whole store under ``staged.path`` and calls ``commit()``; if
+    the block raises, or ends without committing, the staged folder is deleted and
+    ``dest`` is left exactly as it was. The lock is held for the whole block.
+
+    Examples
+    --------
+    >>> import tempfile, zarr
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with staged(f"{tmp}/a.zarr") as stage:
+    ...         _ = zarr.open_group(stage.path, mode="w-")
+    ...         stage.commit()
+    ...     is_zarr_store(Path(tmp, "a.zarr"))
+    True
+    """
+    path = check_destination(dest, overwrite=overwrite, sources=source_paths(source), name=name)
+    with WriteLock(path):
+        # Checked again under the lock: another writer may have finished in between.
+        check_destination(path, overwrite=overwrite, name=name)
+        stage = StagedStore(path, path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial"))
+        try:
+            yield stage
+        finally:
+            stage.discard()
