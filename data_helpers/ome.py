@@ -275,9 +275,14 @@ def _fill_value(value: object, dtype: np.dtype[Any]) -> int | float | bool:
     number = as_float("fill_value", value)
     if dtype.kind == "f":
         return number
-    if not number.is_integer() or not np.can_cast(np.min_scalar_type(int(number)), dtype):
+    if dtype.kind == "b":
+        if number not in (0, 1):
+            raise ValueError(f"fill_value={value!r} must be 0 or 1 for dtype bool")
+        return bool(number)
+    info = np.iinfo(dtype)
+    if not number.is_integer() or not info.min <= number <= info.max:
         raise ValueError(f"fill_value={value!r} must be a value of dtype {dtype.name}")
-    return bool(number) if dtype.kind == "b" else int(number)
+    return int(number)
 
 
 def _per_axis_values(name: str, values: object, ndim: int) -> Sequence[Any]:

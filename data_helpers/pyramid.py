@@ -27,8 +27,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -43,7 +42,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from data_helpers import ome
+from data_helpers import _destination, ome
+from data_helpers._checks import (
+    Compression,
+    ZarrVersion,
+    as_bool,
+    as_compression,
+    as_float,
+    as_int,
+    as_per_axis,
+    as_zarr_version,
+    one_of,
+)
 from data_helpers.chunking import auto_chunks, chunk_regions
 from data_helpers.downsample import METHODS, Method, downsample, downsampled_shape
 from data_helpers.multiscale import MultiscaleImage
@@ -92,9 +102,9 @@ def build_pyramid(
     method: Method = "mean",
     max_levels: int | None = None,
     chunks: Sequence[int] | Mapping[str, int] | None = None,
-    zarr_version: Literal[2, 3] = 2,
+    zarr_version: ZarrVersion = 2,
     shard_chunks: PerAxis | None = None,
-    compression: ome.Compression = "blosc-zstd",
+    compression: Compression = "blosc-zstd",
     overwrite: bool = False,
     progress: bool = False,
 ) -> MultiscaleImage:
@@ -214,27 +224,28 @@ def build_pyramid(
     volume [(32, 64, 64), (32, 32, 32), (32, 16, 16), (16, 8, 8)]
     [(2.0, 0.5, 0.5), (2.0, 1.0, 1.0), (2.0, 2.0, 2.0), (4.0, 4.0, 4.0)]
     """
-    _check_flag("overwrite", overwrite)
-    _check_flag("progress", progress)
+    as_bool("overwrite", overwrite)
+    as_bool("progress", progress)
     plan = _plan(source, axes=axes, scale=scale, unit=unit, factors=factors, method=method,
                  max_levels=max_levels, chunks=chunks, zarr_version=zarr_version,
                  shard_chunks=shard_chunks, compression=compression)
-    dest_path = _check_dest(dest, source, overwrite=overwrite)
-
-    model = ome.image_model(
-        shapes=plan.shapes, dtype=source.dtype, chunks=plan.chunks, axes=plan.axes,
-        scales=plan.scales, translations=plan.translations, zarr_version=zarr_version,
-        compression=compression, shard_shapes=plan.shard_shapes, space_unit=unit,
-        name=_image_name(dest_path), method=method,
-    )
-    group = ome.create_image(dest_path, model, overwrite=overwrite)
-    with _codec_threads(), _progress_bar(progress) as bar:
-        _write_level_0(source, group["0"], bar)
-        for level in range(1, len(plan.shapes)):
-            _write_level(group[str(level - 1)], group[str(level)],
-                         plan.level_factors[level - 1], method, bar)
-    ome.validate(dest_path)
-    return MultiscaleImage.open(dest_path)
+    # Checked, locked and written aside: dest changes only when the whole image is there.
+    with _destination.staged(dest, overwrite=overwrite, source=source) as stage:
+        model = ome.image_model(
+            shapes=plan.shapes, dtype=source.dtype, chunks=plan.chunks, axes=plan.axes,
+            scales=plan.scales, translations=plan.translations, zarr_version=zarr_version,
+            compression=compression, shard_shapes=plan.shard_shapes, space_unit=unit,
+            name=ome.image_name(stage.dest), method=method,
+        )
+        group = ome.create_image(zarr.storage.LocalStore(stage.path), model)
+        with _codec_threads(), _progress_bar(progress) as bar:
+            _write_level_0(source, group["0"], bar)
+            for level in range(1, len(plan.shapes)):
+                _write_level(group[str(level - 1)], group[str(level)],
+                             plan.level_factors[level - 1], method, bar)
+        ome.validate(stage.path)
+        stage.commit()
+    return MultiscaleImage.open(stage.dest)
 
 
 # -- checking the settings ---------------------------------------------------------------
@@ -249,39 +260,33 @@ def _plan(source: Any, **settings: Any) -> _Plan:
             f"axes={axes!r} names {len(axes)} axes but source has {source.ndim} "
             f"(shape {tuple(source.shape)}); give one letter per axis"
         )
-    method = settings["method"]
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    method = one_of("method", settings["method"], METHODS)
     if method == "mean" and source.dtype.kind == "b":
-        raise TypeError("method='mean' needs numbers, got a boolean source; use 'mode' or 'max'")
-    if settings["zarr_version"] not in (2, 3) or isinstance(settings["zarr_version"], bool):
-        raise ValueError(f"zarr_version must be 2 or 3, got {settings['zarr_version']!r}")
-    if settings["compression"] not in ome.COMPRESSIONS:
         raise ValueError(
-            f"compression must be one of {list(ome.COMPRESSIONS)}, got {settings['compression']!r}"
+            "method='mean' needs numbers, but source holds booleans; use 'mode' or 'max'"
         )
+    zarr_version = as_zarr_version(settings["zarr_version"])
+    as_compression(settings["compression"])
     unit = settings["unit"]
-    if not isinstance(unit, str) or not unit:
-        raise TypeError(f"unit must be a non-empty string such as 'micrometer', got {unit!r}")
+    if not isinstance(unit, str):
+        raise TypeError(f"unit={unit!r} must be a string such as 'micrometer'")
+    if not unit:
+        raise ValueError(f"unit={unit!r} must be a non-empty string such as 'micrometer'")
 
     shape = tuple(int(n) for n in source.shape)
     factor_sets = _factor_sets(settings["factors"], axes)
     chunks = _chunks(settings["chunks"], axes, shape, source.dtype.itemsize)
     scale = _scale(settings["scale"], axes)
     max_levels = settings["max_levels"]
-    if max_levels is not None and (
-        isinstance(max_levels, bool) or not isinstance(max_levels, int | np.integer)
-        or max_levels < 1
-    ):
-        raise ValueError(
-            f"max_levels must be None or an int >= 1 (it counts level 0), got {max_levels!r}"
-        )
+    if max_levels is not None:
+        max_levels = as_int("max_levels", max_levels, minimum=1,
+                            accepted="None or an integer >= 1 (it counts level 0)")
 
     shapes, level_factors = _level_shapes(shape, factor_sets, chunks, max_levels)
     level_chunks = tuple(tuple(min(c, n) for c, n in zip(chunks, s, strict=True)) for s in shapes)
     shard_shapes = None
     if settings["shard_chunks"] is not None:
-        if settings["zarr_version"] != 3:
+        if zarr_version != 3:
             raise ValueError(
                 f"shard_chunks={settings['shard_chunks']!r} needs zarr_version=3: "
                 "Zarr v2 has no sharding"
@@ -314,71 +319,23 @@ def _check_source(source: Any) -> None:
         raise ValueError(f"source has an empty axis (shape {tuple(source.shape)})")
 
 
-def _check_flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-
-
-def _check_dest(dest: Any, source: Any, *, overwrite: bool) -> Path:
-    """Refuse a destination that exists (unless overwriting) or that holds the source."""
-    if not isinstance(dest, str | os.PathLike):
-        raise TypeError(f"dest must be a path (str or pathlib.Path), got {type(dest).__name__}")
-    path = Path(dest)
-    if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"dest={str(path)!r} already exists; pass overwrite=True to replace it"
-        )
-    # Overwriting deletes dest first: a zarr source stored inside it would be lost.
-    source_root = _local_store_root(source)
-    if source_root is not None and path.exists():
-        target = path.resolve()
-        if source_root == target or target in source_root.parents:
-            raise ValueError(
-                f"source is stored inside dest={str(path)!r}; overwriting would delete it"
-            )
-    return path
-
-
-def _local_store_root(source: Any) -> Path | None:
-    if not isinstance(source, zarr.Array):
-        return None
-    root = getattr(source.store, "root", None)
-    return None if root is None else (Path(root) / source.path).resolve()
-
-
 def _per_axis_ints(name: str, value: Any, axes: str, *, fixed_value: int | None) -> tuple[int, ...]:
-    """One int per axis from an int, a sequence or a mapping by axis name.
+    """One int >= 1 per axis from an int, a sequence or a mapping by axis name.
 
     An int applies to the space axes; time and channel axes get ``fixed_value`` (or the
-    int too when it is None). A mapping may leave axes out: they get 1. Ints must be >= 1.
+    int too when it is None). A mapping may leave axes out: they get 1.
     """
-    fixed = [ome.AXIS_TYPES[a] in _FIXED_AXIS_TYPES for a in axes]
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, a sequence or a mapping of ints, got {value!r}")
-    if isinstance(value, int | np.integer):
-        per_axis = [
-            fixed_value if is_fixed and fixed_value is not None else int(value)
-            for is_fixed in fixed
-        ]
-    elif isinstance(value, Mapping):
-        unknown = sorted(set(value) - set(axes))
-        if unknown:
-            raise ValueError(f"{name}={value!r} names axes {unknown} that are not in axes={axes!r}")
-        per_axis = [value.get(a, 1) for a in axes]
-    elif isinstance(value, Sequence | np.ndarray) and not isinstance(value, str):
-        per_axis = list(value)
-        if len(per_axis) != len(axes):
-            raise ValueError(
-                f"{name}={value!r} has {len(per_axis)} entries but axes={axes!r} has "
-                f"{len(axes)}; give one per axis, a mapping by axis name, or one int"
-            )
-    else:
-        raise TypeError(f"{name} must be an int, a sequence or a mapping of ints, got {value!r}")
-    if not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in per_axis):
-        raise TypeError(f"{name} must hold integers, got {value!r}")
-    if any(v < 1 for v in per_axis):
-        raise ValueError(f"{name} must be >= 1 on every axis, got {value!r}")
-    return tuple(int(v) for v in per_axis)
+    per_axis = as_per_axis(
+        name, value, axes, default=1,
+        convert=lambda label, v: as_int(label, v, minimum=1),
+        accepted="an integer >= 1, one per axis, or a mapping of axis names to integers",
+    )
+    if fixed_value is not None and not isinstance(value, Mapping) and not _is_sequence(value):
+        per_axis = tuple(
+            fixed_value if ome.AXIS_TYPES[a] in _FIXED_AXIS_TYPES else v
+            for a, v in zip(axes, per_axis, strict=True)
+        )
+    return per_axis
 
 
 def _factor_sets(factors: Any, axes: str) -> tuple[tuple[int, ...], ...]:
@@ -449,27 +406,12 @@ def _chunks(chunks: Any, axes: str, shape: tuple[int, ...], itemsize: int) -> tu
 
 def _scale(scale: Any, axes: str) -> list[float]:
     if scale is None:
-        values: list[Any] = [1.0] * len(axes)
-    elif isinstance(scale, Mapping):
-        unknown = sorted(set(scale) - set(axes))
-        if unknown:
-            raise ValueError(f"scale={scale!r} names axes {unknown} that are not in axes={axes!r}")
-        values = [scale.get(a, 1.0) for a in axes]
-    elif isinstance(scale, int | float | np.number) and not isinstance(scale, bool):
-        values = [scale] * len(axes)
-    elif isinstance(scale, Sequence | np.ndarray) and not isinstance(scale, str):
-        values = list(scale)
-        if len(values) != len(axes):
-            raise ValueError(
-                f"scale={scale!r} has {len(values)} entries but axes={axes!r} has {len(axes)}"
-            )
-    else:
-        raise TypeError(f"scale must be a number, a sequence or a mapping, got {scale!r}")
-    if not all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values):
-        raise TypeError(f"scale must hold numbers, got {scale!r}")
-    if not all(math.isfinite(v) and v > 0 for v in values):
-        raise ValueError(f"scale must be finite and > 0 on every axis, got {scale!r}")
-    return [float(v) for v in values]
+        return [1.0] * len(axes)
+    return list(as_per_axis(
+        "scale", scale, axes, default=1.0,
+        convert=lambda label, v: as_float(label, v, positive=True),
+        accepted="a finite number > 0, one per axis, or a mapping of axis names to numbers",
+    ))
 
 
 def _level_shapes(
@@ -498,13 +440,6 @@ def _level_shapes(
 def _next_factors(factor_sets: tuple[tuple[int, ...], ...], step: int) -> tuple[int, ...]:
     """The factors of step ``step`` (0 makes level 1): the last factor set repeats."""
     return factor_sets[min(step, len(factor_sets) - 1)]
-
-
-def _image_name(dest: Path) -> str:
-    """The multiscale's name: the last part of ``dest`` without ``.ome.zarr`` or ``.zarr``."""
-    name = dest.name
-    suffix = ".ome.zarr" if name.endswith(".ome.zarr") else ".zarr"
-    return name.removesuffix(suffix) or "image"
 
 
 # -- writing -----------------------------------------------------------------------------
