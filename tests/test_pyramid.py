@@ -665,7 +665,7 @@ def test_a_source_inside_the_destination_is_refused(tmp_path: Path) -> None:
         ({"compression": "gzip"}, ValueError, "compression='gzip' must be one of"),
         ({"zarr_version": 4}, ValueError, "zarr_version=4 must be 2"),
         ({"shard_chunks": 2}, ValueError, "needs zarr_version=3"),
-        ({"shard_chunks": 0, "zarr_version": 3}, ValueError, "shard_chunks=0 must be an integer >= 1"),
+        ({"shard_chunks": 0, "zarr_version": 3}, ValueError, "shard_chunks=0 must be an integer"),
         ({"chunks": (8, 8)}, ValueError, "has 2 entries"),
         ({"chunks": (8, 0, 8)}, ValueError, r"chunks\[1\]=0 must be an integer >= 1"),
         ({"chunks": 8}, TypeError, "one int per axis"),
@@ -709,7 +709,7 @@ def test_bad_sources_are_refused(
 
 
 def test_dest_must_be_a_path(volume: np.ndarray) -> None:
-    with pytest.raises(TypeError, match="dest=.*MemoryStore.* must be a path"):
+    with pytest.raises(TypeError, match=r"dest=.*MemoryStore.* must be a path"):
         build_pyramid(volume, zarr.storage.MemoryStore())  # type: ignore[arg-type]
 
 
