@@ -39,6 +39,8 @@ __all__ = [
     "as_path",
     "as_per_axis",
     "as_zarr_version",
+    "available_memory",
+    "check_fits_in_memory",
     "one_of",
 ]
 
@@ -363,3 +365,42 @@ def as_path(name: str, value: object) -> Path:
     if "\0" in text:
         raise ValueError(f"{name}={value!r} must be a path without NUL characters")
     return Path(text)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system can give a process now (Linux ``MemAvailable``), or None.
+
+    Elsewhere, the physical memory size, when the OS reports it.
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_fits_in_memory(what: str, nbytes: int, advice: str) -> None:
+    """Refuse, with `ValueError`, to go on when ``nbytes`` cannot fit in memory now.
+
+    Called before anything is written, so a setting that asks for too much memory fails
+    with advice, not with a `MemoryError` halfway through.
+
+    Examples
+    --------
+    >>> check_fits_in_memory("the chunk buffers", 2**60, "use smaller tiles")
+    Traceback (most recent call last):
+    ...
+    ValueError: the chunk buffers need 1073741824.0 GiB but this machine has ... use smaller tiles
+    """
+    available = available_memory()
+    if available is not None and nbytes > available:
+        raise ValueError(
+            f"{what} need {nbytes / 2**30:.1f} GiB but this machine has "
+            f"{available / 2**30:.1f} GiB available; {advice}"
+        )

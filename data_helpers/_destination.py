@@ -14,10 +14,10 @@ design.md's "Data safety" live in one place:
   destination (``.NAME.lock``); a second writer, in this process or another, is refused
   with `DestinationBusyError`. The lock is ``flock``-based where the OS has it, so a
   killed process releases it by itself.
-* **Whole images appear at once.** `staged` writes into a hidden sibling folder and
-  `commit` swaps it in by renames on the same filesystem: a failure (a bad source, a full
-  disk, a killed process) leaves the old store as it was, or nothing at all, and never a
-  half-made image that opens as a good one.
+* **Whole images appear at once.** A `Destination` gives a hidden sibling folder to
+  write into, and its `commit` swaps it in by renames on the same filesystem: a failure
+  (a bad source, a full disk, a killed process) leaves the old store as it was, or
+  nothing at all, and never a half-made image that opens as a good one.
 """
 
 from __future__ import annotations
@@ -28,21 +28,19 @@ import re
 import shutil
 import socket
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
 from data_helpers._checks import as_bool, as_path
 
 __all__ = [
+    "Destination",
     "DestinationBusyError",
-    "StagedStore",
     "WriteLock",
     "check_destination",
     "is_zarr_store",
     "source_paths",
-    "staged",
 ]
 
 # The metadata documents that make a folder a Zarr store (v3; v2 group, array, attributes).
@@ -354,77 +352,78 @@ def _describe_holder(handle: TextIO) -> None:
 # -- writing aside, then swapping in -----------------------------------------------------------
 
 
-@dataclass
-class StagedStore:
-    """A store being written aside: `path` is where to write, `dest` where it will go."""
+class Destination:
+    """A checked, locked destination, with a hidden folder beside it to write the store in.
 
-    dest: Path
-    path: Path
-    committed: bool = field(default=False, init=False)
-
-    def commit(self) -> None:
-        """Swap the staged store in at `dest`, replacing the Zarr store there, if any.
-
-        ``dest`` was checked to be a Zarr store (or absent) when staging began, and the
-        lock has been held since, so what is replaced is what the checks allowed. The
-        old store is first renamed aside, then the new one into place, then the old one
-        is deleted: a crash between the two renames leaves both folders, never a mix.
-        """
-        old: Path | None = None
-        if self.dest.exists() or self.dest.is_symlink():
-            if not is_zarr_store(self.dest):  # changed under us: refuse, keep both
-                raise ValueError(
-                    f"{str(self.dest)!r} is no longer a Zarr store; the new store is left "
-                    f"at {str(self.path)!r} and nothing was replaced"
-                )
-            old = self.dest.with_name(f".{self.dest.name}.{uuid.uuid4().hex}.old")
-            os.rename(self.dest, old)
-        try:
-            os.rename(self.path, self.dest)
-        except BaseException:
-            if old is not None:
-                os.rename(old, self.dest)
-            raise
-        self.committed = True
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-    def discard(self) -> None:
-        """Delete the staged folder (only ever one this module made)."""
-        if not self.committed:
-            shutil.rmtree(self.path, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def staged(
-    dest: object,
-    *,
-    overwrite: object = False,
-    source: object = None,
-    name: str = "dest",
-) -> Iterator[StagedStore]:
-    """Check ``dest``, lock it, and give a hidden sibling folder to write the store into.
-
-    The caller writes the whole store under ``staged.path`` and calls ``commit()``; if
-    the block raises, or ends without committing, the staged folder is deleted and
-    ``dest`` is left exactly as it was. The lock is held for the whole block.
+    Making one runs `check_destination` (``source`` is the array being read, whose stores
+    are refused as destinations), takes the `WriteLock`, and checks again under the lock
+    (another writer may have finished in between). Write the whole store under `staging`,
+    then `commit`. `release` (or leaving the ``with`` block) deletes the staging folder if
+    it was not committed, and gives the lock up: after a failure, ``dest`` is exactly as
+    it was.
 
     Examples
     --------
     >>> import tempfile, zarr
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     with staged(f"{tmp}/a.zarr") as stage:
-    ...         _ = zarr.open_group(stage.path, mode="w-")
-    ...         stage.commit()
+    ...     with Destination(f"{tmp}/a.zarr") as destination:
+    ...         _ = zarr.open_group(destination.staging, mode="w-")
+    ...         destination.commit()
     ...     is_zarr_store(Path(tmp, "a.zarr"))
     True
     """
-    path = check_destination(dest, overwrite=overwrite, sources=source_paths(source), name=name)
-    with WriteLock(path):
-        # Checked again under the lock: another writer may have finished in between.
-        check_destination(path, overwrite=overwrite, name=name)
-        stage = StagedStore(path, path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial"))
+
+    def __init__(
+        self, dest: object, *, overwrite: object = False, source: object = None,
+        name: str = "dest",
+    ) -> None:
+        self.path = check_destination(
+            dest, overwrite=overwrite, sources=source_paths(source), name=name
+        )
+        self._lock = WriteLock(self.path)
         try:
-            yield stage
-        finally:
-            stage.discard()
+            check_destination(self.path, overwrite=overwrite, name=name)
+        except BaseException:
+            self._lock.release()
+            raise
+        self.staging = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.partial")
+        self.committed = False
+
+    def commit(self) -> None:
+        """Swap the staged store in at `path`, replacing the Zarr store there, if any.
+
+        `path` was checked to be a Zarr store (or absent) under the lock, held since, so
+        what is replaced is what the checks allowed. The old store is first renamed
+        aside, then the new one into place, then the old one deleted: a crash between the
+        two renames leaves both folders (the old one hidden as ``.NAME.*.old``), never a
+        mix of the two.
+        """
+        old: Path | None = None
+        if self.path.exists() or self.path.is_symlink():
+            if not is_zarr_store(self.path):  # changed under us: refuse, keep both
+                raise ValueError(
+                    f"{str(self.path)!r} is no longer a Zarr store; nothing was replaced"
+                )
+            old = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.old")
+            os.rename(self.path, old)
+        try:
+            os.rename(self.staging, self.path)
+        except BaseException:
+            if old is not None:
+                os.rename(old, self.path)
+            raise
+        self.committed = True
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def release(self) -> None:
+        """Delete an uncommitted staging folder (only ever one made here); drop the lock."""
+        if not self.committed:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        self._lock.release()
+
+    def __enter__(self) -> Destination:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()

@@ -12,11 +12,12 @@ import math
 import warnings
 from collections.abc import Iterator, Sequence
 
-import numpy as np
+from data_helpers._checks import as_int, as_ints
 
 __all__ = [
     "MIN_BYTES_PER_CHUNK",
     "auto_chunks",
+    "chunk_budget",
     "chunk_grid_shape",
     "chunk_regions",
     "frames_per_chunk",
@@ -25,17 +26,6 @@ __all__ = [
 
 #: Acquire's floor for ``max_bytes_per_chunk``: 16 MiB.
 MIN_BYTES_PER_CHUNK = 16 * 2**20
-
-
-def _check_shape(name: str, values: Sequence[int], *, allow_zero: bool = False) -> tuple[int, ...]:
-    values = tuple(values)
-    smallest = 0 if allow_zero else 1
-    if not values or not all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= smallest
-        for v in values
-    ):
-        raise ValueError(f"{name}={values!r} must be a sequence of integers >= {smallest}")
-    return tuple(int(v) for v in values)
 
 
 def resolve_tile(frame_size: int, tile_size: int) -> int:
@@ -48,37 +38,67 @@ def resolve_tile(frame_size: int, tile_size: int) -> int:
     >>> resolve_tile(1920, 0), resolve_tile(1080, 5000)
     (1920, 1080)
     """
-    if isinstance(tile_size, bool) or not isinstance(tile_size, int | np.integer) or tile_size < 0:
-        raise ValueError(f"tile size must be an integer >= 0 (0 = whole frame), got {tile_size!r}")
-    return int(frame_size) if tile_size == 0 or tile_size > frame_size else int(tile_size)
+    tile_size = as_int("tile_size", tile_size, minimum=0,
+                       accepted="an integer >= 0 (0 means the whole frame)")
+    frame_size = as_int("frame_size", frame_size, minimum=1)
+    return frame_size if tile_size == 0 or tile_size > frame_size else tile_size
 
 
-def frames_per_chunk(max_bytes_per_chunk: int, bytes_per_tile: int, *, warn: bool = True) -> int:
+def frames_per_chunk(
+    max_bytes_per_chunk: int,
+    bytes_per_tile: int,
+    *,
+    min_bytes_per_chunk: int = MIN_BYTES_PER_CHUNK,
+    warn: bool = True,
+) -> int:
     """How many tiles of consecutive frames fit in one chunk under a byte budget.
 
-    A budget below `MIN_BYTES_PER_CHUNK` (16 MiB) is raised to it, with a warning,
-    as Acquire's driver does. At least one frame always fits.
+    A budget below ``min_bytes_per_chunk`` (Acquire's 16 MiB, `MIN_BYTES_PER_CHUNK`) is
+    raised to it, with a warning, as Acquire's driver does. At least one frame always fits.
 
     Examples
     --------
     >>> frames_per_chunk(64 * 2**20, 640 * 360)    # 640 x 360 uint8 tiles under 64 MiB
     291
+    >>> frames_per_chunk(1000, 100, min_bytes_per_chunk=500)
+    10
     """
-    budget = max_bytes_per_chunk
-    if isinstance(budget, bool) or not isinstance(budget, int | np.integer):
-        raise TypeError(f"max_bytes_per_chunk must be an integer, got {max_bytes_per_chunk!r}")
-    if bytes_per_tile < 1:
-        raise ValueError(f"bytes_per_tile must be >= 1, got {bytes_per_tile!r}")
-    if max_bytes_per_chunk < MIN_BYTES_PER_CHUNK:
-        if warn:
-            warnings.warn(
-                f"max_bytes_per_chunk={max_bytes_per_chunk} is below the 16 MiB minimum; "
-                f"using {MIN_BYTES_PER_CHUNK} bytes",
-                UserWarning,
-                stacklevel=2,
-            )
-        max_bytes_per_chunk = MIN_BYTES_PER_CHUNK
-    return max(1, int(max_bytes_per_chunk) // int(bytes_per_tile))
+    budget = chunk_budget(max_bytes_per_chunk, min_bytes_per_chunk, warn=warn, stacklevel=3)
+    tile = as_int("bytes_per_tile", bytes_per_tile, minimum=1)
+    return max(1, budget // tile)
+
+
+def chunk_budget(
+    max_bytes_per_chunk: int,
+    min_bytes_per_chunk: int = MIN_BYTES_PER_CHUNK,
+    *,
+    warn: bool = True,
+    stacklevel: int = 2,
+) -> int:
+    """Acquire's floor: a byte budget below ``min_bytes_per_chunk`` is raised to it.
+
+    With ``warn``, raising it warns (`UserWarning`), as Acquire's driver does.
+
+    Examples
+    --------
+    >>> chunk_budget(64 * 2**20)
+    67108864
+    >>> chunk_budget(1000, warn=False)
+    16777216
+    """
+    budget = as_int("max_bytes_per_chunk", max_bytes_per_chunk, minimum=0)
+    floor = as_int("min_bytes_per_chunk", min_bytes_per_chunk, minimum=1)
+    if budget >= floor:
+        return budget
+    if warn:
+        size = f"{floor / 2**20:g} MiB" if floor >= 2**20 else f"{floor}-byte"
+        warnings.warn(
+            f"max_bytes_per_chunk={budget} is below the {size} minimum; using "
+            f"max_bytes_per_chunk={floor}",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return floor
 
 
 def chunk_grid_shape(shape: Sequence[int], chunks: Sequence[int]) -> tuple[int, ...]:
@@ -91,10 +111,9 @@ def chunk_grid_shape(shape: Sequence[int], chunks: Sequence[int]) -> tuple[int, 
     >>> chunk_grid_shape((10, 7), (4, 7))
     (3, 1)
     """
-    shape = _check_shape("shape", shape, allow_zero=True)
-    chunks = _check_shape("chunks", chunks)
-    if len(shape) != len(chunks):
-        raise ValueError(f"chunks={chunks!r} needs one entry per axis of shape={shape!r}")
+    shape = as_ints("shape", shape, minimum=0)
+    chunks = as_ints("chunks", chunks, len(shape), minimum=1,
+                     accepted=f"one integer >= 1 per axis of shape={shape!r}")
     return tuple(math.ceil(n / c) for n, c in zip(shape, chunks, strict=True))
 
 
@@ -140,7 +159,9 @@ def auto_chunks(
     >>> auto_chunks((3, 1080, 1920), 1, fixed_axes=[0])   # a whole frame fits in 2 MiB
     (1, 1080, 1920)
     """
-    shape = _check_shape("shape", shape)
+    shape = as_ints("shape", shape, minimum=1)
+    itemsize = as_int("itemsize", itemsize, minimum=1)
+    target_bytes = as_int("target_bytes", target_bytes, minimum=1)
     if target_bytes < itemsize:
         raise ValueError(f"target_bytes={target_bytes} must hold at least one {itemsize}-byte item")
     chunks = [1] * len(shape)

@@ -444,10 +444,10 @@ def create_image(
         raise TypeError(f"model={model!r} must be a model made by image_model")
     if isinstance(dest, zarr.abc.store.Store):
         return _write_model(dest, model)
-    with _destination.staged(dest, overwrite=overwrite) as stage:
-        _write_model(zarr.storage.LocalStore(stage.path), model)
-        stage.commit()
-    return zarr.open_group(zarr.storage.LocalStore(stage.dest), mode="r+")
+    with _destination.Destination(dest, overwrite=overwrite) as destination:
+        _write_model(zarr.storage.LocalStore(destination.staging), model)
+        destination.commit()
+    return zarr.open_group(zarr.storage.LocalStore(destination.path), mode="r+")
 
 
 def _write_model(store: zarr.abc.store.Store, model: ImageV04 | ImageV05) -> zarr.Group:

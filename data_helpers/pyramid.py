@@ -230,22 +230,22 @@ def build_pyramid(
                  max_levels=max_levels, chunks=chunks, zarr_version=zarr_version,
                  shard_chunks=shard_chunks, compression=compression)
     # Checked, locked and written aside: dest changes only when the whole image is there.
-    with _destination.staged(dest, overwrite=overwrite, source=source) as stage:
+    with _destination.Destination(dest, overwrite=overwrite, source=source) as destination:
         model = ome.image_model(
             shapes=plan.shapes, dtype=source.dtype, chunks=plan.chunks, axes=plan.axes,
             scales=plan.scales, translations=plan.translations, zarr_version=zarr_version,
             compression=compression, shard_shapes=plan.shard_shapes, space_unit=unit,
-            name=ome.image_name(stage.dest), method=method,
+            name=ome.image_name(destination.path), method=method,
         )
-        group = ome.create_image(zarr.storage.LocalStore(stage.path), model)
+        group = ome.create_image(zarr.storage.LocalStore(destination.staging), model)
         with _codec_threads(), _progress_bar(progress) as bar:
             _write_level_0(source, group["0"], bar)
             for level in range(1, len(plan.shapes)):
                 _write_level(group[str(level - 1)], group[str(level)],
                              plan.level_factors[level - 1], method, bar)
-        ome.validate(stage.path)
-        stage.commit()
-    return MultiscaleImage.open(stage.dest)
+        ome.validate(destination.staging)
+        destination.commit()
+    return MultiscaleImage.open(destination.path)
 
 
 # -- checking the settings ---------------------------------------------------------------

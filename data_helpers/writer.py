@@ -13,40 +13,56 @@ the coarser levels is computed by `data_helpers.downsample`; this module only de
 
 How a stream is kept safe (durability)
 --------------------------------------
-Frames are gathered in memory, one time-chunk per level. When a level's buffer is full,
-its chunks are written and only *then* is the array's shape grown to cover them. So
-the metadata on disk always describes exactly the frames whose chunks are on disk, and
-a process killed at any moment leaves a store that opens, validates and holds every
-frame flushed so far. Zarr refuses to write outside an array's shape, so the chunks are
-written through a second, in-memory view of the same array whose metadata has the
-larger shape (see `_write_frames`). Zarr's local store writes every file to a temporary
-name and renames it, so no reader ever sees half a chunk or half a metadata document.
+Frames are gathered in memory, one time-chunk per level (`_LevelBuffer`). When a level's
+buffer is full its chunks are written, and only *then* is the array's shape grown to
+cover them (`data_helpers._stream_store`, which owns these rules): the metadata on
+disk always describes exactly the frames whose chunks are on disk, so a process killed
+at any moment leaves a store that opens, validates and holds every frame flushed so far.
+The destination is checked, locked and created as every store of the package is
+(`data_helpers._destination`): only a Zarr store is ever replaced, and a second writer
+on the same path is refused while this one is open.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import numbers
 import os
-import shutil
 import time
-import uuid
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
-import zarr
 from numpy.typing import DTypeLike, NDArray
+from ome_zarr_models.v04 import Image as ImageV04
+from ome_zarr_models.v05 import Image as ImageV05
 
 from data_helpers import ome
-from data_helpers.chunking import MIN_BYTES_PER_CHUNK, frames_per_chunk, resolve_tile
+from data_helpers._checks import (
+    PIXEL_TYPES,
+    Compression,
+    ZarrVersion,
+    as_bool,
+    as_compression,
+    as_dtype,
+    as_float,
+    as_int,
+    as_ints,
+    as_path,
+    as_zarr_version,
+    check_fits_in_memory,
+)
+from data_helpers._stream_store import StreamStore
+from data_helpers.chunking import (
+    MIN_BYTES_PER_CHUNK,
+    chunk_budget,
+    frames_per_chunk,
+    resolve_tile,
+)
 from data_helpers.downsample import downsample, downsampled_shape
 
 __all__ = [
@@ -62,9 +78,6 @@ __all__ = [
 #: The axes of every array the writer makes: time, channel, y, x.
 AXES = "tcyx"
 
-#: The pixel types the writer accepts, by numpy name (Acquire's U8, I8, U16, I16, F32).
-PIXEL_TYPES: tuple[str, ...] = ("uint8", "int8", "uint16", "int16", "float32")
-
 # From one level to the next: pairs of frames, one channel, 2 x 2 pixels.
 _LEVEL_FACTORS = (2, 1, 2, 2)
 
@@ -77,25 +90,6 @@ _DOWNSAMPLE_THREADS = min(2, os.cpu_count() or 1)
 
 
 # -- settings ----------------------------------------------------------------------------
-
-
-def _is_int(value: object) -> bool:
-    # bool is an int subclass, but True as a size is always a mistake.
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
-
-
-def _check_int(name: str, value: object, minimum: int, accepted: str) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name}={value!r} must be {accepted}")
-    if value < minimum:  # type: ignore[operator]
-        raise ValueError(f"{name}={value!r} must be {accepted}")
-    return int(value)  # type: ignore[call-overload]
-
-
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name}={value!r} must be True or False")
-    return bool(value)
 
 
 @dataclass(frozen=True)
@@ -114,6 +108,9 @@ class ChunkingProperties:
         The most bytes one chunk may hold, before compression. Values below 16 MiB
         (`~data_helpers.chunking.MIN_BYTES_PER_CHUNK`) are raised to 16 MiB, with a
         warning, as Acquire does.
+    min_bytes_per_chunk
+        That floor: Acquire's 16 MiB. Lower it only to make small examples and tests
+        flush after a few frames.
 
     Notes
     -----
@@ -140,26 +137,16 @@ class ChunkingProperties:
     tile_height: int = 0
     tile_planes: int = 0
     max_bytes_per_chunk: int = MIN_BYTES_PER_CHUNK
+    _: KW_ONLY
+    min_bytes_per_chunk: int = MIN_BYTES_PER_CHUNK
 
     def __post_init__(self) -> None:
         for name in ("tile_width", "tile_height", "tile_planes"):
-            _check_int(name, getattr(self, name), 0, "an integer >= 0 (0 means the whole frame)")
-        budget = _check_int(
-            "max_bytes_per_chunk",
-            self.max_bytes_per_chunk,
-            0,
-            f"an integer number of bytes >= 0 (values below {MIN_BYTES_PER_CHUNK}, "
-            "16 MiB, are raised to it)",
-        )
-        if budget < MIN_BYTES_PER_CHUNK:
-            # Acquire's floor. Keep the raised value, so the settings say what is used.
-            warnings.warn(
-                f"max_bytes_per_chunk={budget} is below the 16 MiB minimum; using "
-                f"max_bytes_per_chunk={MIN_BYTES_PER_CHUNK}",
-                UserWarning,
-                stacklevel=3,  # the caller of ChunkingProperties(...)
-            )
-            budget = MIN_BYTES_PER_CHUNK
+            as_int(name, getattr(self, name), minimum=0,
+                   accepted="an integer >= 0 (0 means the whole frame)")
+        # Acquire's floor. Keep the raised value, so the settings say what is used.
+        budget = chunk_budget(self.max_bytes_per_chunk, self.min_bytes_per_chunk,
+                              stacklevel=4)  # the caller of ChunkingProperties(...)
         object.__setattr__(self, "max_bytes_per_chunk", budget)
 
     def tile_shape(self, frame_shape: Sequence[int]) -> tuple[int, int]:
@@ -170,7 +157,7 @@ class ChunkingProperties:
         >>> ChunkingProperties(tile_width=640, tile_height=5000).tile_shape((1080, 1920))
         (1080, 640)
         """
-        height, width = _check_frame_shape(frame_shape)
+        height, width = _frame_shape(frame_shape)
         return resolve_tile(height, self.tile_height), resolve_tile(width, self.tile_width)
 
     def frames_per_chunk(self, frame_shape: Sequence[int], dtype: DTypeLike) -> int:
@@ -182,8 +169,9 @@ class ChunkingProperties:
         14563
         """
         tile_height, tile_width = self.tile_shape(frame_shape)
-        itemsize = _check_dtype(dtype).itemsize
-        return frames_per_chunk(self.max_bytes_per_chunk, tile_height * tile_width * itemsize)
+        itemsize = _pixel_type(dtype).itemsize
+        return frames_per_chunk(self.max_bytes_per_chunk, tile_height * tile_width * itemsize,
+                                min_bytes_per_chunk=self.min_bytes_per_chunk)
 
 
 @dataclass(frozen=True)
@@ -229,8 +217,8 @@ class StorageProperties:
 
     filename: str | os.PathLike[str]
     _: KW_ONLY
-    zarr_version: Literal[2, 3] = 2
-    compression: ome.Compression = None
+    zarr_version: ZarrVersion = 2
+    compression: Compression = None
     chunking: ChunkingProperties = ChunkingProperties()  # frozen, so safely shared
     enable_multiscale: bool = False
     pixel_scale_um: tuple[float, float] = (1.0, 1.0)
@@ -239,87 +227,56 @@ class StorageProperties:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise values in place, once
-        set_(self, "filename", _check_filename(self.filename))
-        if not _is_int(self.zarr_version) or self.zarr_version not in (2, 3):
-            raise ValueError(f"zarr_version={self.zarr_version!r} must be 2 or 3")
-        set_(self, "zarr_version", int(self.zarr_version))
-        if self.compression not in ome.COMPRESSIONS:
-            raise ValueError(
-                f"compression={self.compression!r} must be one of {list(ome.COMPRESSIONS)}"
-            )
+        as_path("filename", self.filename)
+        set_(self, "filename", os.fspath(self.filename))
+        set_(self, "zarr_version", as_zarr_version(self.zarr_version))
+        set_(self, "compression", as_compression(self.compression))
         if not isinstance(self.chunking, ChunkingProperties):
             raise TypeError(
                 f"chunking={self.chunking!r} must be a ChunkingProperties, "
                 "e.g. ChunkingProperties(tile_width=640, tile_height=360)"
             )
-        set_(self, "enable_multiscale", _check_bool("enable_multiscale", self.enable_multiscale))
-        set_(self, "overwrite", _check_bool("overwrite", self.overwrite))
-        set_(self, "pixel_scale_um", _check_pixel_scale(self.pixel_scale_um))
-        set_(self, "shard_chunks", _check_shard_chunks(self.shard_chunks, self.zarr_version))
+        set_(self, "enable_multiscale", as_bool("enable_multiscale", self.enable_multiscale))
+        set_(self, "overwrite", as_bool("overwrite", self.overwrite))
+        set_(self, "pixel_scale_um", _pixel_scale(self.pixel_scale_um))
+        set_(self, "shard_chunks", _shard_chunks(self.shard_chunks, self.zarr_version))
 
 
-def _check_filename(filename: object) -> str:
-    if not isinstance(filename, str | os.PathLike):
-        raise TypeError(f"filename={filename!r} must be a path (str or os.PathLike)")
-    path = os.fspath(filename)
-    if not isinstance(path, str) or not path.strip():
-        raise ValueError(f"filename={filename!r} must be a non-empty path")
-    return path
-
-
-def _check_pixel_scale(scale: object) -> tuple[float, float]:
+def _pixel_scale(scale: object) -> tuple[float, float]:
     accepted = "an (x, y) pair of finite numbers > 0, in micrometers"
     if isinstance(scale, str) or not isinstance(scale, Sequence | np.ndarray):
         raise TypeError(f"pixel_scale_um={scale!r} must be {accepted}")
-    values = tuple(scale)
-    if len(values) != 2 or not all(
-        isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-        for v in values
-    ):
+    if len(scale) != 2:
         raise ValueError(f"pixel_scale_um={scale!r} must be {accepted}")
-    return float(values[0]), float(values[1])
+    x, y = (as_float(f"pixel_scale_um[{i}]", v, positive=True, accepted=accepted)
+            for i, v in enumerate(scale))
+    return x, y
 
 
-def _check_shard_chunks(shard_chunks: object, zarr_version: int) -> tuple[int, int] | None:
+def _shard_chunks(shard_chunks: object, zarr_version: int) -> tuple[int, int] | None:
     if shard_chunks is None:
         return None
-    accepted = "None, an int >= 1 or an (x, y) pair of ints >= 1 (chunks per shard)"
-    if _is_int(shard_chunks):
-        values: tuple[Any, ...] = (shard_chunks, shard_chunks)
-    elif isinstance(shard_chunks, Sequence) and not isinstance(shard_chunks, str):
-        values = tuple(shard_chunks)
+    accepted = "None, an integer >= 1 or an (x, y) pair of integers >= 1 (chunks per shard)"
+    if isinstance(shard_chunks, Sequence | np.ndarray) and not isinstance(shard_chunks, str):
+        x, y = as_ints("shard_chunks", shard_chunks, 2, minimum=1, accepted=accepted)
     else:
-        raise TypeError(f"shard_chunks={shard_chunks!r} must be {accepted}")
-    if len(values) != 2 or not all(_is_int(v) and v >= 1 for v in values):
-        raise ValueError(f"shard_chunks={shard_chunks!r} must be {accepted}")
+        x = y = as_int("shard_chunks", shard_chunks, minimum=1, accepted=accepted)
     if zarr_version != 3:
         raise ValueError(
             f"shard_chunks={shard_chunks!r} needs zarr_version=3 (got zarr_version="
             f"{zarr_version!r}): Zarr v2 has no sharding; use shard_chunks=None with v2"
         )
-    return int(values[0]), int(values[1])
+    return x, y
 
 
-def _check_frame_shape(frame_shape: object) -> tuple[int, int]:
-    accepted = "a (height, width) pair of integers >= 1, e.g. (1080, 1920)"
-    if isinstance(frame_shape, str) or not isinstance(frame_shape, Sequence | np.ndarray):
-        raise TypeError(f"frame_shape={frame_shape!r} must be {accepted}")
-    values = tuple(frame_shape)
-    if len(values) != 2 or not all(_is_int(v) and v >= 1 for v in values):
-        raise ValueError(f"frame_shape={frame_shape!r} must be {accepted}")
-    return int(values[0]), int(values[1])
+def _frame_shape(frame_shape: object) -> tuple[int, int]:
+    height, width = as_ints("frame_shape", frame_shape, 2, minimum=1,
+                            accepted="a (height, width) pair of integers >= 1, e.g. (1080, 1920)")
+    return height, width
 
 
-def _check_dtype(dtype: object) -> np.dtype[Any]:
-    accepted = f"one of {list(PIXEL_TYPES)}"
-    try:
-        parsed = np.dtype(dtype)  # type: ignore[call-overload]
-    except TypeError:
-        raise TypeError(f"dtype={dtype!r} must be {accepted}") from None
-    # np.dtype(None) is float64: refuse None explicitly along with the other types.
-    if dtype is None or parsed.name not in PIXEL_TYPES:
-        raise ValueError(f"dtype={dtype!r} must be {accepted}")
-    return parsed
+def _pixel_type(dtype: object) -> np.dtype[Any]:
+    return as_dtype("dtype", dtype, names=PIXEL_TYPES)
 
 
 # -- the layout of the image ---------------------------------------------------------------
@@ -334,9 +291,17 @@ class _Layout:
     frames_per_chunk: tuple[int, ...]
     shard_tiles: tuple[int, int] | None  # (y, x) chunks per shard
 
+    def buffer_nbytes(self, itemsize: int) -> int:
+        """Bytes of the chunk buffers: two time-chunks at level 0, one at every other level."""
+        return sum(
+            (2 if k == 0 else 1) * t * h * w * itemsize
+            for k, (t, (h, w)) in enumerate(zip(self.frames_per_chunk, self.frame_shapes,
+                                                strict=True))
+        )
+
 
 def _plan_layout(
-    storage: StorageProperties, frame_shape: tuple[int, int], dtype: np.dtype
+    storage: StorageProperties, frame_shape: tuple[int, int], dtype: np.dtype[Any]
 ) -> _Layout:
     tile = storage.chunking.tile_shape(frame_shape)
     frame_shapes = [frame_shape]
@@ -344,44 +309,120 @@ def _plan_layout(
     while storage.enable_multiscale and (
         frame_shapes[-1][0] > tile[0] or frame_shapes[-1][1] > tile[1]
     ):
-        frame_shapes.append(downsampled_shape(frame_shapes[-1], 2))  # type: ignore[arg-type]
+        height, width = downsampled_shape(frame_shapes[-1], 2)
+        frame_shapes.append((height, width))
     # Each level: the configured tile clipped to its frame, and its own frames per chunk.
     tiles = [(min(tile[0], h), min(tile[1], w)) for h, w in frame_shapes]
     per_chunk = [
-        frames_per_chunk(storage.chunking.max_bytes_per_chunk, th * tw * dtype.itemsize, warn=False)
+        frames_per_chunk(storage.chunking.max_bytes_per_chunk, th * tw * dtype.itemsize,
+                         min_bytes_per_chunk=storage.chunking.min_bytes_per_chunk, warn=False)
         for th, tw in tiles
     ]
     shard = storage.shard_chunks
     return _Layout(
-        frame_shapes=tuple(frame_shapes),  # type: ignore[arg-type]
+        frame_shapes=tuple(frame_shapes),
         tiles=tuple(tiles),
         frames_per_chunk=tuple(per_chunk),
         shard_tiles=None if shard is None else (shard[1], shard[0]),
     )
 
 
-# -- one level of the pyramid ----------------------------------------------------------------
+def _image_model(
+    storage: StorageProperties, layout: _Layout, dtype: np.dtype[Any],
+    frames_per_chunk: Sequence[int],
+) -> ImageV04 | ImageV05:
+    """The image's model with every array empty (``t = 0``) and these time-chunks."""
+    chunks = [(t, 1, *tile) for t, tile in zip(frames_per_chunk, layout.tiles, strict=True)]
+    shards = None
+    if layout.shard_tiles is not None:
+        sy, sx = layout.shard_tiles
+        shards = [(t, 1, th * sy, tw * sx) for t, _, th, tw in chunks]
+    x_um, y_um = storage.pixel_scale_um
+    scales, translations = ome.level_transforms(
+        [1.0, 1.0, y_um, x_um], [_LEVEL_FACTORS] * (len(chunks) - 1), method="mean"
+    )
+    return ome.image_model(
+        shapes=[(0, 1, *hw) for hw in layout.frame_shapes],
+        dtype=dtype,
+        chunks=chunks,
+        axes=AXES,
+        scales=scales,
+        translations=translations,
+        zarr_version=storage.zarr_version,
+        compression=storage.compression,
+        shard_shapes=shards,
+        space_unit="micrometer",
+        name=ome.image_name(storage.filename),
+        method="mean",
+    )
 
 
-class _Level:
-    """A level's zarr array, its time-chunk buffer and the frame waiting for its pair."""
+# -- one level's buffer ----------------------------------------------------------------------
 
-    def __init__(self, index: int, array: zarr.Array, frame_shape: tuple[int, int],
-                 per_chunk: int, dtype: np.dtype, n_buffers: int) -> None:
-        self.index = index
-        self.array = array
-        self.frame_shape = frame_shape
-        self.per_chunk = per_chunk
+
+class _LevelBuffer:
+    """A level's time-chunk buffer (two at level 0) and the frame waiting for its pair.
+
+    `fill` copies frames in and hands out each time-chunk as it fills; `pairs` hands
+    out the frames two by two for the next level. Both keep only what is not handed out.
+    """
+
+    def __init__(self, frames_per_chunk: int, frame_shape: tuple[int, int],
+                 dtype: np.dtype[Any], *, spare: bool) -> None:
         # np.empty only reserves address space: pages become memory as frames fill them,
         # so a short stream with a large chunk uses only what it writes.
-        self.buffers = [np.empty((per_chunk, 1, *frame_shape), dtype) for _ in range(n_buffers)]
-        self.count = 0  # frames in buffers[0] not yet on disk
-        self.flushed = 0  # frames on disk (= the array's persisted time extent)
-        self.pending: NDArray | None = None  # a frame whose pair has not arrived yet
+        self.buffers = [np.empty((frames_per_chunk, 1, *frame_shape), dtype)
+                        for _ in range(2 if spare else 1)]
+        self.count = 0  # frames in buffers[0] not handed out yet
+        self.received = 0  # frames given to fill, ever
+        self.pending: NDArray[Any] | None = None  # a frame whose pair has not arrived yet
 
     @property
-    def frames(self) -> int:
-        return self.flushed + self.count
+    def nbytes(self) -> int:
+        return sum(buffer.nbytes for buffer in self.buffers)
+
+    def fill(self, frames: NDArray[Any]) -> Iterator[NDArray[Any]]:
+        """Copy ``(n, 1, h, w)`` frames in, yielding each full time-chunk as it fills.
+
+        With a spare buffer, a yielded chunk stays untouched until the *next* one is
+        yielded (the two buffers take turns); without one, until the generator resumes.
+        """
+        done = 0
+        while done < len(frames):
+            buffer = self.buffers[0]
+            take = min(len(frames) - done, len(buffer) - self.count)
+            buffer[self.count : self.count + take] = frames[done : done + take]
+            self.count += take
+            self.received += take
+            done += take
+            if self.count == len(buffer):
+                yield buffer
+                self.buffers.reverse()
+                self.count = 0
+
+    def take_rest(self) -> NDArray[Any]:
+        """The frames of a partly filled time-chunk, handed out (at the end of a stream)."""
+        rest, self.count = self.buffers[0][: self.count], 0
+        return rest
+
+    def pairs(self, frames: NDArray[Any]) -> Iterator[NDArray[Any]]:
+        """Yield the complete pairs of frames, in time order, each as a (2, 1, h, w) stack.
+
+        An unpaired last frame is kept (copied: the caller reuses its buffer) until the
+        next call brings its partner.
+        """
+        start = 0
+        if self.pending is not None and len(frames):
+            yield np.concatenate([self.pending, frames[:1]])
+            self.pending, start = None, 1
+        end = start + (len(frames) - start) // 2 * 2
+        for first in range(start, end, 2):
+            yield frames[first : first + 2]
+        if end < len(frames):
+            self.pending = frames[end:].copy()
+
+    def free(self) -> None:
+        self.buffers = []  # give the memory back now, not when the writer dies
 
 
 # -- the writer -------------------------------------------------------------------------------
@@ -408,8 +449,14 @@ class ZarrStreamWriter:
     Raises
     ------
     FileExistsError
-        If ``storage.filename`` exists and ``storage.overwrite`` is false. Nothing is
-        written when any check fails.
+        If ``storage.filename`` exists and ``storage.overwrite`` is false.
+    ValueError
+        If the destination may not be written (see `data_helpers._destination`: only a
+        Zarr store is ever replaced), or the chunk buffers cannot fit in memory.
+    data_helpers._destination.DestinationBusyError
+        If another writer is writing to ``storage.filename``.
+
+    Nothing is written when any check fails.
 
     Notes
     -----
@@ -421,6 +468,9 @@ class ZarrStreamWriter:
     ``n // 2**k`` frames at level ``k``. Time is in frames: the time scale of level
     ``k`` is ``2**k`` with a translation of ``(2**k - 1) / 2`` (the centre of the
     averaged frames), and space is in micrometers from ``pixel_scale_um``.
+
+    While the writer is open it holds the destination's lock (the hidden file
+    ``.NAME.lock`` beside it); `close` releases it.
 
     Examples
     --------
@@ -441,27 +491,29 @@ class ZarrStreamWriter:
         if not isinstance(storage, StorageProperties):
             raise TypeError(f"storage={storage!r} must be a StorageProperties")
         self._storage = storage
-        self._frame_shape = _check_frame_shape(frame_shape)
-        self._dtype = _check_dtype(dtype)
-        self._layout = _plan_layout(storage, self._frame_shape, self._dtype)
-        self._path = Path(storage.filename)
-        # Build the metadata first: a setting ome refuses fails before the disk is touched.
-        documents = self._metadata_documents(self._layout.frames_per_chunk)
-        if self._path.exists() and not storage.overwrite:
-            raise FileExistsError(
-                f"filename={storage.filename!r} already exists; pass overwrite=True to "
-                "StorageProperties to replace it, or choose another filename"
-            )
-        _create_store(self._path, documents)
+        self._frame_shape = _frame_shape(frame_shape)
+        self._dtype = _pixel_type(dtype)
+        layout = _plan_layout(storage, self._frame_shape, self._dtype)
+        self._layout = layout
 
-        self._store = zarr.storage.LocalStore(self._path)
-        group = zarr.open_group(self._store, mode="r+")
-        self._levels = [
-            _Level(k, group[str(k)], shape, per_chunk, self._dtype, 2 if k == 0 else 1)
-            for k, (shape, per_chunk) in enumerate(
-                zip(self._layout.frame_shapes, self._layout.frames_per_chunk, strict=True)
+        def model_for(per_chunk: Sequence[int]) -> ImageV04 | ImageV05:
+            return _image_model(storage, layout, self._dtype, per_chunk)
+
+        # Everything that can be refused is refused before the disk is touched: ome's
+        # checks of the metadata, the memory the buffers need, then the destination.
+        model_for(layout.frames_per_chunk)
+        check_fits_in_memory(
+            "the writer's chunk buffers", layout.buffer_nbytes(self._dtype.itemsize),
+            "use smaller tiles or a smaller max_bytes_per_chunk in ChunkingProperties",
+        )
+        self._buffers = [
+            _LevelBuffer(per_chunk, shape, self._dtype, spare=k == 0)
+            for k, (per_chunk, shape) in enumerate(
+                zip(layout.frames_per_chunk, layout.frame_shapes, strict=True)
             )
         ]
+        self._store = StreamStore(storage.filename, model_for, layout.frames_per_chunk,
+                                  overwrite=storage.overwrite)
         # One worker: chunks are written in order, and the caller waits when it is a
         # whole chunk ahead (a bounded queue of one chunk).
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zarr-writer")
@@ -469,20 +521,19 @@ class ZarrStreamWriter:
                                         thread_name_prefix="zarr-writer-downsample")
         self._job: Future[None] | None = None
         self._failure: BaseException | None = None
-        self._appended = 0
         self._closed = False
 
     # -- what is being written ---------------------------------------------------------------
 
     @property
     def path(self) -> Path:
-        """The path of the Zarr group."""
-        return self._path
+        """The path of the Zarr group (absolute)."""
+        return self._store.path
 
     @property
     def levels(self) -> int:
         """Number of levels: 1, or more with ``enable_multiscale``."""
-        return len(self._levels)
+        return len(self._buffers)
 
     @property
     def frame_shapes(self) -> tuple[tuple[int, int], ...]:
@@ -496,29 +547,29 @@ class ZarrStreamWriter:
         A stream shorter than one chunk gets a time extent equal to its frame count
         when the writer closes.
         """
-        return tuple(tuple(level.array.chunks) for level in self._levels)
+        return tuple(tuple(array.chunks) for array in self._store.arrays)
 
     @property
     def shards(self) -> tuple[tuple[int, ...], ...] | None:
         """Each level's shard shape ``(t, c, y, x)``, or None without sharding."""
         if self._storage.shard_chunks is None:
             return None
-        return tuple(tuple(level.array.shards) for level in self._levels)  # type: ignore[arg-type]
+        return tuple(tuple(array.shards or ()) for array in self._store.arrays)
 
     @property
     def shapes(self) -> tuple[tuple[int, ...], ...]:
         """Each level's array shape on disk: only frames whose chunks are written."""
-        return tuple(tuple(level.array.shape) for level in self._levels)
+        return tuple(tuple(array.shape) for array in self._store.arrays)
 
     @property
     def frames_appended(self) -> int:
         """Frames given to `append` so far (on disk or still in a buffer)."""
-        return self._appended
+        return self._buffers[0].received
 
     @property
     def buffer_nbytes(self) -> int:
-        """Bytes held by the chunk buffers: fixed when the writer is made."""
-        return sum(buffer.nbytes for level in self._levels for buffer in level.buffers)
+        """Bytes held by the chunk buffers: fixed when the writer is made, 0 once closed."""
+        return sum(buffer.nbytes for buffer in self._buffers)
 
     @property
     def closed(self) -> bool:
@@ -555,18 +606,13 @@ class ZarrStreamWriter:
         """
         self._check_usable()
         frames = self._as_stack(frame_or_stack)
-        level = self._levels[0]
-        done = 0
-        while done < len(frames):
-            take = min(len(frames) - done, level.per_chunk - level.count)
-            level.buffers[0][level.count : level.count + take, 0] = frames[done : done + take]
-            level.count += take
-            done += take
-            self._appended += take
-            if level.count == level.per_chunk:
-                self._submit_full_chunk()
+        for full in self._buffers[0].fill(frames[:, np.newaxis]):
+            # The spare buffer is the one the previous job is writing: wait for it before
+            # it is filled again. This wait is what keeps memory bounded.
+            self._wait_for_worker()
+            self._job = self._executor.submit(self._process, full)
 
-    def _as_stack(self, frame_or_stack: Any) -> NDArray:
+    def _as_stack(self, frame_or_stack: Any) -> NDArray[Any]:
         data = frame_or_stack
         if not isinstance(data, np.ndarray) and hasattr(data, "data"):
             data = data.data  # a camera Frame (a numpy array's own .data is its buffer)
@@ -589,22 +635,12 @@ class ZarrStreamWriter:
 
     def _check_usable(self) -> None:
         if self._closed:
-            raise ValueError(f"the writer of {str(self._path)!r} is closed; make a new one")
+            raise ValueError(f"the writer of {str(self.path)!r} is closed; make a new one")
         if self._failure is not None:
             raise RuntimeError(
-                f"writing to {str(self._path)!r} failed earlier; the store holds the frames "
+                f"writing to {str(self.path)!r} failed earlier; the store holds the frames "
                 f"flushed before the failure ({self.shapes[0][0]} at full resolution)"
             ) from self._failure
-
-    def _submit_full_chunk(self) -> None:
-        level = self._levels[0]
-        full = level.buffers[0]
-        # The other buffer is the one the previous job is writing: wait for it before
-        # filling it again. This wait is what keeps memory bounded.
-        self._wait_for_worker()
-        self._job = self._executor.submit(self._process, full[: level.count])
-        level.buffers.reverse()
-        level.count = 0
 
     def _wait_for_worker(self) -> None:
         job, self._job = self._job, None
@@ -618,59 +654,29 @@ class ZarrStreamWriter:
 
     # -- the worker: write, downsample, write --------------------------------------------------
 
-    def _process(self, frames: NDArray) -> None:
+    def _process(self, frames: NDArray[Any]) -> None:
         """Write a full-resolution time-chunk, then feed its pairs to the coarser levels.
 
         The pairs are averaged by a small thread pool *while* this thread writes the
         chunk: compression, file writes and `downsample`'s whole-array additions all
         release the GIL, so writing and averaging overlap.
         """
-        level = self._levels[0]
-        if len(self._levels) == 1:
-            _write_frames(level, frames)
+        if self.levels == 1:
+            self._store.append(0, frames)
             return
         means = [self._pool.submit(downsample, pair, _LEVEL_FACTORS, "mean")
-                 for pair in self._pairs(level, frames)]
-        _write_frames(level, frames)
+                 for pair in self._buffers[0].pairs(frames)]
+        self._store.append(0, frames)
         for mean in means:
-            self._receive(self._levels[1], mean.result())
+            self._receive(1, mean.result())
 
-    def _cascade(self, level: _Level, frames: NDArray) -> None:
-        if level.index + 1 == len(self._levels):
-            return
-        for pair in self._pairs(level, frames):
-            self._receive(self._levels[level.index + 1],
-                          downsample(pair, _LEVEL_FACTORS, "mean"))
-
-    def _pairs(self, level: _Level, frames: NDArray) -> Iterator[NDArray]:
-        """Yield the complete pairs of frames, in time order, each as a (2, 1, h, w) stack.
-
-        An unpaired last frame is kept (copied: the caller reuses its buffer) until the
-        next call brings its partner.
-        """
-        start = 0
-        if level.pending is not None and len(frames):
-            yield np.concatenate([level.pending, frames[:1]])
-            level.pending, start = None, 1
-        end = start + (len(frames) - start) // 2 * 2
-        for first in range(start, end, 2):
-            yield frames[first : first + 2]
-        if end < len(frames):
-            level.pending = frames[end:].copy()
-
-    def _receive(self, level: _Level, frames: NDArray) -> None:
+    def _receive(self, level: int, frames: NDArray[Any]) -> None:
         """Buffer a coarser level's frames, writing each time-chunk as it fills."""
-        done = 0
-        buffer = level.buffers[0]
-        while done < len(frames):
-            take = min(len(frames) - done, level.per_chunk - level.count)
-            buffer[level.count : level.count + take] = frames[done : done + take]
-            level.count += take
-            done += take
-            if level.count == level.per_chunk:
-                _write_frames(level, buffer)
-                level.count = 0
-        self._cascade(level, frames)
+        for full in self._buffers[level].fill(frames):
+            self._store.append(level, full)
+        if level + 1 < self.levels:
+            for pair in self._buffers[level].pairs(frames):
+                self._receive(level + 1, downsample(pair, _LEVEL_FACTORS, "mean"))
 
     # -- closing -------------------------------------------------------------------------------
 
@@ -679,7 +685,9 @@ class ZarrStreamWriter:
 
         A level that received fewer frames than one chunk holds gets a time-chunk of
         exactly its frame count (1 for an empty level) before its data is written.
-        Closing twice does nothing.
+        Closing twice does nothing. The destination's lock is released even when
+        writing the last frames fails (the error is raised; the store keeps what was
+        flushed before).
 
         Examples
         --------
@@ -705,42 +713,22 @@ class ZarrStreamWriter:
         finally:
             self._executor.shutdown(wait=True)
             self._pool.shutdown(wait=True)
-            for level in self._levels:
-                level.buffers = []  # give the memory back now, not when the writer dies
+            for buffer in self._buffers:
+                buffer.free()
+            self._store.close()
 
     def _flush_remaining(self) -> None:
-        first = self._levels[0]
-        if first.flushed == 0:
-            self._shrink_time_chunk(first)
-        if first.count:
-            count, first.count = first.count, 0
-            self._process(first.buffers[0][:count])
-        for level in self._levels[1:]:
-            if level.flushed == 0:
-                self._shrink_time_chunk(level)
-            if level.count:
-                _write_frames(level, level.buffers[0][: level.count])
-                level.count = 0
-
-    def _shrink_time_chunk(self, level: _Level) -> None:
-        """Give a level that never flushed a time-chunk of its frame count.
-
-        Nothing of this level is on disk yet, so rewriting its array metadata (built by
-        `ome`, as at creation) changes no data.
-        """
-        frames = max(level.count, 1)
-        if frames == level.per_chunk:
-            return
-        per_chunk = list(self._layout.frames_per_chunk)
-        for other in self._levels:
-            per_chunk[other.index] = other.array.chunks[0]
-        per_chunk[level.index] = frames
-        prefix = f"{level.index}/"
-        for key, data in self._metadata_documents(per_chunk).items():
-            if key.startswith(prefix):
-                _replace_file(self._path / key, data)
-        level.array = zarr.open_array(self._store, path=str(level.index), mode="r+")
-        level.per_chunk = frames
+        for level, buffer in enumerate(self._buffers):
+            if self._store.frames(level) == 0:
+                # Trim before writing: this level's time-chunk becomes its frame count.
+                self._store.set_time_chunk(level, max(buffer.count, 1))
+            rest = buffer.take_rest()
+            if not len(rest):
+                continue
+            if level == 0:
+                self._process(rest)  # also gives the coarser levels their last pairs
+            else:
+                self._store.append(level, rest)
 
     # -- context manager -----------------------------------------------------------------------
 
@@ -765,102 +753,9 @@ class ZarrStreamWriter:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return (
-            f"<ZarrStreamWriter {str(self._path)!r} {state}: {self._appended} frames of "
+            f"<ZarrStreamWriter {str(self.path)!r} {state}: {self.frames_appended} frames of "
             f"{self._frame_shape} {self._dtype.name}, {self.levels} level(s)>"
         )
-
-    # -- metadata --------------------------------------------------------------------------------
-
-    def _metadata_documents(self, per_chunk: Sequence[int]) -> dict[str, bytes]:
-        """The store's metadata files, as `ome` writes them, with every array at t = 0.
-
-        The model is built with a time extent of one chunk and then resized to 0 frames:
-        ome clips shards to the array, and would clip an empty array's shard to nothing.
-        """
-        layout, storage = self._layout, self._storage
-        chunks = [(t, 1, *tile) for t, tile in zip(per_chunk, layout.tiles, strict=True)]
-        shards = None
-        if layout.shard_tiles is not None:
-            sy, sx = layout.shard_tiles
-            shards = [(t, 1, th * sy, tw * sx) for t, _, th, tw in chunks]
-        x_um, y_um = storage.pixel_scale_um
-        scales, translations = ome.level_transforms(
-            [1.0, 1.0, y_um, x_um], [_LEVEL_FACTORS] * (len(chunks) - 1), method="mean"
-        )
-        model = ome.image_model(
-            shapes=[(t, 1, *hw) for t, hw in zip(per_chunk, layout.frame_shapes, strict=True)],
-            dtype=self._dtype,
-            chunks=chunks,
-            axes=AXES,
-            scales=scales,
-            translations=translations,
-            zarr_version=storage.zarr_version,
-            compression=storage.compression,
-            shard_shapes=shards,
-            space_unit="micrometer",
-            name=Path(storage.filename).stem or "image",
-            method="mean",
-        )
-        documents: dict[str, Any] = {}
-        group = ome.create_image(zarr.storage.MemoryStore(documents), model)
-        for k, shape in enumerate(layout.frame_shapes):
-            group[str(k)].resize((0, 1, *shape))
-        return {key: buffer.to_bytes() for key, buffer in documents.items()}
-
-
-def _write_frames(level: _Level, frames: NDArray) -> None:
-    """Write frames after the ones on disk, then grow the array's shape to cover them.
-
-    Zarr writes only inside an array's shape, and growing the shape first would let a
-    reader (or a crash) see frames that are not on disk yet. So the chunks go through a
-    view: an in-memory `zarr.AsyncArray` over the same store path whose metadata, made
-    with the public ``metadata.update_shape``, already has the new shape. Nothing about
-    the view is saved; only ``resize`` on the real array, after the data, writes the
-    metadata file (and a growing resize deletes nothing).
-    """
-    array = level.array
-    start = level.flushed
-    shape = (start + len(frames), 1, *level.frame_shape)
-    view = zarr.Array(
-        zarr.AsyncArray(
-            metadata=array.metadata.update_shape(shape),
-            store_path=array.store_path,
-            # Every chunk is worth writing (a dark frame is still data), and it saves
-            # zarr a pass over each chunk to check whether it is all fill value.
-            config=dataclasses.replace(array.config, write_empty_chunks=True),
-        )
-    )
-    view[start:] = frames
-    array.resize(shape)
-    level.flushed = shape[0]
-
-
-def _create_store(path: Path, documents: dict[str, bytes]) -> None:
-    """Write the metadata into a hidden sibling directory, then rename it into place.
-
-    The rename is atomic: ``path`` is either the old store or the complete new one.
-    """
-    staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    try:
-        for key, data in documents.items():
-            target = staging / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)  # overwrite=True was checked by the caller
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-        staging.rename(path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    # A temporary file renamed over the old one: readers see the old or the new file.
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 # -- streaming from a camera --------------------------------------------------------------------
@@ -907,10 +802,10 @@ class StreamStats:
 def _camera_format(camera: Any) -> tuple[tuple[int, int], np.dtype]:
     """The frame shape ``(height, width)`` and dtype a camera delivers."""
     if hasattr(camera, "frame_shape") and hasattr(camera, "dtype"):
-        return _check_frame_shape(tuple(camera.frame_shape)), _check_dtype(camera.dtype)
+        return _frame_shape(tuple(camera.frame_shape)), _pixel_type(camera.dtype)
     if hasattr(camera, "shape") and hasattr(camera, "pixel_type"):
         width, height = camera.shape  # Acquire's (width, height)
-        return _check_frame_shape((height, width)), _check_dtype(camera.pixel_type)
+        return _frame_shape((height, width)), _pixel_type(camera.pixel_type)
     raise TypeError(
         f"camera={camera!r} must have .frames(n) and either .frame_shape and .dtype or "
         ".shape (width, height) and .pixel_type, like data_helpers.camera.SimulatedCamera"
@@ -977,7 +872,8 @@ def stream_to_zarr(
     >>> stats.frames_written, stats.bytes_written, stats.shapes
     (10, 103680, ((10, 1, 54, 96), (5, 1, 27, 48), (2, 1, 14, 24)))
     """
-    count = _check_int("max_frame_count", max_frame_count, 0, "an integer >= 0")
+    count = as_int("max_frame_count", max_frame_count, minimum=0)
+    as_bool("progress", progress)
     if not hasattr(camera, "frames"):
         raise TypeError(f"camera={camera!r} must have a .frames(n) method")
     frame_shape, dtype = _camera_format(camera)

@@ -4,7 +4,8 @@ Usage: ``python tests/_kill_writer.py STORE ZARR_VERSION COMPRESSION SHARD_CHUNK
 (``none`` for no compression or no sharding).
 
 To flush after a few small frames, the 16 MiB chunk floor is lowered to `FLOOR` bytes
-(the floor is Acquire's setting, not part of the durability mechanism under test). The
+with ``ChunkingProperties(min_bytes_per_chunk=...)`` (the floor is Acquire's setting,
+not part of the durability mechanism under test). The
 frames come from a seeded ``uniform_random`` camera, so the test can regenerate them.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import sys
 
-from data_helpers import chunking
 from data_helpers import writer as writer_module
 from data_helpers.camera import SimulatedCamera
 
@@ -27,13 +27,12 @@ MAX_BYTES_PER_CHUNK = 3 * 16 * 8 * 2  # 3 frames per chunk at level 0 and 1, 6 a
 
 def main(argv: list[str]) -> None:
     path, version, compression, shard = argv
-    chunking.MIN_BYTES_PER_CHUNK = FLOOR
-    writer_module.MIN_BYTES_PER_CHUNK = FLOOR
     storage = writer_module.StorageProperties(
         path,
         zarr_version=int(version),  # type: ignore[arg-type]
         compression=None if compression == "none" else compression,  # type: ignore[arg-type]
-        chunking=writer_module.ChunkingProperties(*TILE, 1, MAX_BYTES_PER_CHUNK),
+        chunking=writer_module.ChunkingProperties(*TILE, 1, MAX_BYTES_PER_CHUNK,
+                                                  min_bytes_per_chunk=FLOOR),
         enable_multiscale=True,
         shard_chunks=None if shard == "none" else int(shard),
     )

@@ -28,8 +28,10 @@ def test_tile_rules():
     assert chunking.resolve_tile(1080, 1081) == 1080
     assert chunking.resolve_tile(1080, 1080) == 1080
     assert chunking.resolve_tile(1080, 360) == 360
-    with pytest.raises(ValueError, match="tile size must be an integer >= 0"):
+    with pytest.raises(ValueError, match=r"tile_size=-1 must be an integer >= 0 \(0 means"):
         chunking.resolve_tile(1080, -1)
+    with pytest.raises(TypeError, match=r"tile_size=2.5 must be an integer"):
+        chunking.resolve_tile(1080, 2.5)
 
 
 @given(
@@ -57,10 +59,15 @@ def test_auto_chunks_respects_budget_and_fixed_axes():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: chunking.chunk_grid_shape((10, 10), (5,)), ValueError, "one entry per axis"),
-        (lambda: chunking.chunk_grid_shape((10,), (0,)), ValueError, "integers >= 1"),
-        (lambda: chunking.frames_per_chunk(2.5, 10), TypeError, "max_bytes_per_chunk"),
-        (lambda: chunking.frames_per_chunk(2**24, 0), ValueError, "bytes_per_tile"),
+        (lambda: chunking.chunk_grid_shape((10, 10), (5,)), ValueError,
+         r"chunks=\(5,\) must be one integer >= 1 per axis of shape=\(10, 10\)"),
+        (lambda: chunking.chunk_grid_shape((10,), (0,)), ValueError,
+         r"chunks=\(0,\) must be one integer >= 1"),
+        (lambda: chunking.chunk_grid_shape((10,), (2.0,)), TypeError, r"chunks=\(2.0,\)"),
+        (lambda: chunking.frames_per_chunk(2.5, 10), TypeError, "max_bytes_per_chunk=2.5"),
+        (lambda: chunking.frames_per_chunk(2**24, 0), ValueError, "bytes_per_tile=0"),
+        (lambda: chunking.frames_per_chunk(2**24, 10, min_bytes_per_chunk=0), ValueError,
+         "min_bytes_per_chunk=0 must be an integer >= 1"),
         (lambda: chunking.auto_chunks((10,), 8, target_bytes=4), ValueError, "target_bytes"),
     ],
 )
