@@ -352,6 +352,20 @@ def _describe_holder(handle: TextIO) -> None:
 # -- writing aside, then swapping in -----------------------------------------------------------
 
 
+def _remove_stale_staging(path: Path) -> None:
+    """Delete staging folders that a killed writer of ``path`` left behind.
+
+    Only folders named as this module names them (``.NAME.<32 hex digits>.partial``)
+    are removed, and only under the destination's lock, so none of them can belong to a
+    writer that is still running. An ``.NAME.*.old`` folder (a crash between the two
+    renames of a commit) may be the only copy of the previous store: it is left alone.
+    """
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.[0-9a-f]{{32}}\.partial$")
+    for entry in os.scandir(path.parent):
+        if pattern.match(entry.name) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
 class Destination:
     """A checked, locked destination, with a hidden folder beside it to write the store in.
 
@@ -383,6 +397,7 @@ class Destination:
         self._lock = WriteLock(self.path)
         try:
             check_destination(self.path, overwrite=overwrite, name=name)
+            _remove_stale_staging(self.path)
         except BaseException:
             self._lock.release()
             raise

@@ -25,11 +25,14 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import dask.array as da
+import dask.threaded
 import numpy as np
 import zarr
 from numpy.typing import NDArray
@@ -238,7 +241,7 @@ def build_pyramid(
             name=ome.image_name(destination.path), method=method,
         )
         group = ome.create_image(zarr.storage.LocalStore(destination.staging), model)
-        with _codec_threads(), _progress_bar(progress) as bar:
+        with _codec_threads(), _finished_tasks(), _progress_bar(progress) as bar:
             _write_level_0(source, group["0"], bar)
             for level in range(1, len(plan.shapes)):
                 _write_level(group[str(level - 1)], group[str(level)],
@@ -625,6 +628,27 @@ def _codec_threads() -> Iterator[None]:
         return
     with zarr.config.set({"threading.max_workers": os.cpu_count() or 1}):
         yield
+
+
+@contextmanager
+def _finished_tasks() -> Iterator[None]:
+    """Run the threaded scheduler in a pool of our own, and wait for all of it on exit.
+
+    Why: when one task fails, dask raises at once while the other threads finish their
+    tasks, and those would write chunks into the staging folder after it was deleted.
+    Waiting for the pool first means that nothing writes once `build_pyramid` has
+    raised. (On a ``distributed`` cluster the cluster runs the tasks; this does nothing.)
+    """
+    if dask.base.get_scheduler() is not dask.threaded.get:
+        yield
+        return
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                              thread_name_prefix="build-pyramid")
+    try:
+        with dask.config.set(pool=pool):
+            yield
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
