@@ -31,5 +31,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check data_helpers tests benchmarks
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis .ruff_cache *.egg-info
+	rm -rf _build .pytest_cache .hypothesis .ruff_cache .mypy_cache *.egg-info
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
