@@ -8,24 +8,28 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: book test lint clean
 
-# Re-install only when the pins or the package metadata change.
+# Re-install only when the lock or the package metadata change. requirements.txt locks
+# every package with its hashes (pip checks them all); it is generated from requirements.in
+# (see there). The package is then installed as usual, in its own isolated build, and its
+# dependencies are already there at the locked versions.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
+# pip check first: a broken or conflicting set of installed packages fails before any test.
 test: $(STAMP)
+	$(BIN)/python -m pip check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check data_helpers tests benchmarks
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis .ruff_cache *.egg-info
+	rm -rf _build .pytest_cache .hypothesis .ruff_cache .mypy_cache *.egg-info
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

@@ -1,10 +1,20 @@
-"""What the book tests share: the repository root and the chapters listed in _toc.yml."""
+"""What the book tests share: the repository root, the chapters listed in _toc.yml, and the
+one executed build of the book that test_book.py and test_chapters.py both check."""
 
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: The whole build, every chapter executed, must finish within this many seconds.
+BUILD_TIMEOUT = 45 * 60
 
 
 def toc_files() -> list[Path]:
@@ -32,3 +42,94 @@ def notebook_files() -> list[Path]:
         return path.read_text().split("\n---", 1)[0]
 
     return [path for path in toc_files() if "\nkernelspec:" in front_matter(path)]
+
+
+def git_status() -> str | None:
+    """``git status`` of the repository, ignored files included; None outside a git checkout.
+
+    ``__pycache__`` folders are left out: importing the package writes them, and they are
+    Python's, not the build's.
+    """
+    try:
+        result = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+            capture_output=True, text=True, cwd=ROOT, check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    lines = [
+        line for line in result.stdout.splitlines()
+        if "__pycache__/" not in line and not line.startswith("!! .venv/")
+    ]
+    return "\n".join(lines)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Sphinx's warnings and errors ("book/x.md:12: WARNING: ...", with -W too), and myst-nb's
+# line naming the notebook whose execution failed.
+_PROBLEM = re.compile(r"(^|: )(WARNING|ERROR|CRITICAL): |ExecutionError: ")
+# The kernel's start-up notice (ipykernel 7 over local TCP) is not a problem of the book.
+_NOISE = re.compile(r"^\[IPKernelApp\] WARNING \| Kernel is running over TCP")
+# nbclient's account of a failing cell: its source, then the cell's own traceback.
+_FAILED_CELL = re.compile(
+    r"^\S*CellExecutionError: (An error occurred while executing the following cell:.*?)"
+    r"(?=^The above exception was the direct cause|\Z)",
+    re.M | re.S,
+)
+
+
+@dataclass(frozen=True)
+class BookBuild:
+    """The result of one ``jupyter-book build`` into a temporary folder."""
+
+    returncode: int
+    output: Path
+    log: Path = field(repr=False)
+    git_status_before: str | None = field(repr=False)
+    git_status_after: str | None = field(repr=False)
+
+    @property
+    def html(self) -> Path:
+        return self.output / "_build" / "html"
+
+    def executed_notebook(self, page: Path) -> Path:
+        """The notebook that the build executed for `page`, outputs and all (myst-nb writes it)."""
+        relative = page.relative_to(ROOT).with_suffix(".ipynb")
+        return self.output / "_build" / "jupyter_execute" / relative
+
+    def report(self, tail: int = 20) -> str:
+        """What went wrong, readably: the failing cell, the warnings and errors, the log's end."""
+        text = _ANSI.sub("", self.log.read_text(errors="replace"))
+        lines = [line for line in text.splitlines() if not _NOISE.search(line)]
+        problems = list(dict.fromkeys(line for line in lines if _PROBLEM.search(line)))
+        report = [f"jupyter-book build exited with status {self.returncode}; full log: {self.log}"]
+        for cell in _FAILED_CELL.findall(text):
+            report += ["", cell.strip()]
+        report += ["", f"warnings and errors ({len(problems)}):", *problems]
+        report += ["", f"last {tail} lines of the log:", *lines[-tail:]]
+        return "\n".join(report)
+
+
+def build_book(output: Path) -> BookBuild:
+    """Build the book as `make book` does: every chapter executed, warnings are errors.
+
+    The configuration is the repository's own ``_config.yml`` (which executes every notebook
+    and stops on the first cell that raises). Everything the build writes goes to `output`,
+    nothing into the repository.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    log = output / "build.log"
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    before = git_status()
+    with log.open("w") as stream:
+        try:
+            returncode = subprocess.run(
+                [str(jupyter_book), "build", str(ROOT), "--all", "-W", "-n", "--keep-going",
+                 "--path-output", str(output)],
+                stdout=stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=output, timeout=BUILD_TIMEOUT,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            stream.write(f"\nERROR: the build did not finish within {BUILD_TIMEOUT} s\n")
+            returncode = -1
+    return BookBuild(returncode, output, log, before, git_status())

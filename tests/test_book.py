@@ -1,16 +1,14 @@
-"""The book's markup builds strictly: zero Sphinx warnings, every reference resolved.
+"""The book builds strictly, as `make book` builds it: every chapter executed, zero Sphinx
+warnings, every reference resolved, and nothing written into the repository.
 
-Chapters are executed by test_chapters.py; this build skips execution so the suite runs
-every chapter once. `make book` does the full, executed build.
+The build runs once per session (the `book_build` fixture in conftest.py); test_chapters.py
+checks the notebooks it executed, so each chapter runs once.
 """
 
-import subprocess
-import sys
-from pathlib import Path
-
+import pytest
 import yaml
 
-from ._book import ROOT, toc_files
+from ._book import ROOT, notebook_files, toc_files
 
 
 def test_toc_pages_exist():
@@ -24,16 +22,31 @@ def test_every_chapter_is_in_the_toc():
         assert path in listed, f"{path.name} is not in _toc.yml, so the book never builds it"
 
 
-def test_strict_build_without_execution(tmp_path):
+def test_config_executes_every_chapter_and_hides_no_warning():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = "off"
-    config_path = tmp_path / "_config.yml"
-    config_path.write_text(yaml.safe_dump(config))
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--all", "-W", "-n", "--keep-going",
-         "--config", str(config_path), "--path-output", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=tmp_path,
+    assert config["execute"]["execute_notebooks"] == "force", "every build executes every chapter"
+    assert config["execute"]["allow_errors"] is False
+    sphinx = config["sphinx"]["config"]
+    assert sphinx["nb_execution_raise_on_error"] is True, "a failing cell must fail the build"
+    assert "suppress_warnings" not in sphinx, "a warning is fixed or configured away, not hidden"
+
+
+def test_executed_strict_build(book_build):
+    assert book_build.returncode == 0, book_build.report()
+    assert (book_build.html / "index.html").exists(), book_build.report()
+    for page in notebook_files():
+        assert book_build.executed_notebook(page).exists(), (
+            f"the build wrote no executed notebook for {page.relative_to(ROOT)}"
+        )
+
+
+def test_build_writes_nothing_into_the_repository(book_build):
+    if book_build.git_status_before is None:
+        pytest.skip("not a git checkout")
+    before = set(book_build.git_status_before.splitlines())
+    after = set(book_build.git_status_after.splitlines())
+    assert after == before, (
+        "the book build changed the repository (git status --ignored, before and after):\n"
+        + "\n".join([*(f"new:  {line}" for line in sorted(after - before)),
+                     *(f"gone: {line}" for line in sorted(before - after))])
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert (tmp_path / "out" / "_build" / "html" / "index.html").exists()

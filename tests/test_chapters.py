@@ -1,8 +1,10 @@
-"""Execute every chapter (jupytext + nbclient) and check what each chapter promises.
+"""Check what each chapter promises, on the notebooks the book build executed.
 
-A chapter fails here if any cell raises, or if it lacks what every chapter of this book
-has: learning objectives, key points, at least two figures and at least three exercises
-whose solutions run and check themselves with an assert.
+The chapters are executed once per session, by the strict book build of the `book_build`
+fixture (conftest.py), which fails on any cell that raises; test_book.py checks that build.
+A chapter fails here if its executed notebook shows an error, or if it lacks what every
+chapter of this book has: learning objectives, key points, at least two figures and at
+least three exercises whose solutions run and check themselves with an assert.
 """
 
 import re
@@ -10,27 +12,25 @@ import re
 import jupytext
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from ._book import notebook_files
+from ._book import ROOT, notebook_files
 
 CHAPTERS = notebook_files()
 EXERCISE_CHAPTERS = CHAPTERS[1:]  # the Welcome page teaches no exercise
 
 
-def execute(path):
-    notebook = jupytext.read(path)
-    client = NotebookClient(
-        notebook, timeout=900, kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()
-    return notebook
-
-
-@pytest.fixture(scope="module", params=CHAPTERS, ids=lambda p: p.stem)
-def executed(request):
-    return request.param, execute(request.param)
+@pytest.fixture(params=CHAPTERS, ids=lambda p: p.stem)
+def executed(request, book_build):
+    """A chapter and the notebook the book build executed for it."""
+    path = request.param
+    notebook_path = book_build.executed_notebook(path)
+    if not notebook_path.exists():
+        pytest.fail(
+            f"{path.relative_to(ROOT)} has no executed notebook: the book build stopped before "
+            f"it (test_book.py::test_executed_strict_build shows why; log: {book_build.log})",
+            pytrace=False,
+        )
+    return path, nbformat.read(notebook_path, as_version=4)
 
 
 def markdown(notebook):
@@ -43,11 +43,14 @@ def test_chapter_runs_and_opens_with_objectives(executed):
     assert re.search(r"^#+ .*(learning objectives|what you will learn)", text, re.I | re.M), (
         f"{path.name} has no learning-objectives section"
     )
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    unexecuted = [cell.source[:80] for cell in code if cell.get("execution_count") is None]
+    assert not unexecuted, f"{path.name}: the build did not execute {unexecuted}"
     errors = [
-        output for cell in notebook.cells if cell.cell_type == "code"
-        for output in cell.get("outputs", []) if output.output_type == "error"
+        f"{output.ename}: {output.evalue}"
+        for cell in code for output in cell.get("outputs", []) if output.output_type == "error"
     ]
-    assert not errors
+    assert not errors, f"{path.name} shows errors: {errors}"
 
 
 def test_chapter_has_key_points_and_figures(executed):
