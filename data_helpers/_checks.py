@@ -27,7 +27,6 @@ import numpy as np
 __all__ = [
     "COMPRESSIONS",
     "PIXEL_TYPES",
-    "ZARR_VERSIONS",
     "Compression",
     "ZarrVersion",
     "as_bool",
@@ -46,7 +45,6 @@ __all__ = [
 
 #: Zarr format versions the package writes: 2 (with OME-Zarr 0.4) or 3 (with 0.5).
 ZarrVersion = Literal[2, 3]
-ZARR_VERSIONS: tuple[ZarrVersion, ...] = (2, 3)
 
 #: Blosc with byte shuffle, as in Acquire's Zarr driver, or no compression.
 Compression = Literal["blosc-lz4", "blosc-zstd"] | None
@@ -284,9 +282,11 @@ def as_zarr_version(value: object, name: str = "zarr_version") -> ZarrVersion:
     """
     accepted = "2 (OME-Zarr 0.4) or 3 (OME-Zarr 0.5)"
     version = as_int(name, value, accepted=accepted)
-    if version not in ZARR_VERSIONS:
-        raise ValueError(f"{name}={value!r} must be {accepted}")
-    return cast(ZarrVersion, version)
+    if version == 2:
+        return 2
+    if version == 3:
+        return 3
+    raise ValueError(f"{name}={value!r} must be {accepted}")
 
 
 def as_compression(value: object, name: str = "compression") -> Compression:
@@ -331,7 +331,7 @@ def as_dtype(
     if value is None:
         raise TypeError(f"{name}=None must be {accepted}")
     try:
-        dtype = np.dtype(cast(Any, value))
+        dtype: np.dtype[Any] = np.dtype(cast(Any, value))
     except TypeError:
         raise TypeError(f"{name}={value!r} must be {accepted}") from None
     if (names is not None and dtype.name not in names) or (

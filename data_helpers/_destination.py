@@ -30,6 +30,7 @@ import socket
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
 
 from data_helpers._checks import as_bool, as_path
@@ -50,10 +51,11 @@ _ZARR_METADATA = frozenset({"zarr.json", ".zgroup", ".zarray", ".zattrs", ".zmet
 _CHUNK_KEY = re.compile(r"^(c|\d+([./]\d+)*)$")
 _HIDDEN_TEMPORARY = re.compile(r"^\..*\.partial$")
 
+fcntl: ModuleType | None
 try:  # POSIX: a lock the kernel drops when its process dies.
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None
 
 
 class DestinationBusyError(RuntimeError):

@@ -21,7 +21,7 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import zarr
 from numpy.typing import NDArray
@@ -36,7 +36,7 @@ __all__ = ["StreamStore", "append_frames"]
 ModelFor = Callable[[Sequence[int]], ImageV04 | ImageV05]
 
 
-def append_frames(array: zarr.Array, frames: NDArray[Any]) -> None:
+def append_frames(array: zarr.Array[Any], frames: NDArray[Any]) -> None:
     """Write ``frames`` after the ones on disk (axis 0), then grow the shape to cover them.
 
     Zarr writes only inside an array's shape, and growing the shape first would let a
@@ -60,7 +60,7 @@ def append_frames(array: zarr.Array, frames: NDArray[Any]) -> None:
     shape = (start + len(frames), *array.shape[1:])
     view = zarr.Array(
         zarr.AsyncArray(
-            metadata=array.metadata.update_shape(shape),
+            metadata=cast(Any, array.metadata).update_shape(shape),
             store_path=array.store_path,
             # Every chunk is worth writing (a dark frame is still data), and it saves
             # zarr a pass over each chunk to check whether it is all fill value.
@@ -103,7 +103,7 @@ class StreamStore:
         self.path: Path = self._destination.path
         self._store = zarr.storage.LocalStore(self.path)
         group = zarr.open_group(self._store, mode="r+")
-        self.arrays = [group[str(k)] for k in range(len(frames_per_chunk))]
+        self.arrays = [ome.level_array(group, str(k)) for k in range(len(frames_per_chunk))]
 
     def frames(self, level: int) -> int:
         """Frames of ``level`` on disk (the array's stored time extent)."""

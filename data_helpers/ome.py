@@ -58,6 +58,7 @@ __all__ = [
     "create_image",
     "image_model",
     "image_name",
+    "level_array",
     "level_transforms",
     "read_multiscale",
     "validate",
@@ -456,6 +457,25 @@ def _write_model(store: zarr.abc.store.Store, model: ImageV04 | ImageV05) -> zar
     # the OME-NGFF schema rejects: store the same model without its unset fields.
     group.attrs.put(model.attributes.model_dump(mode="json", exclude_none=True))
     return group
+
+
+def level_array(group: zarr.Group, path: str) -> zarr.Array[Any]:
+    """The array at ``path`` in ``group``; a `ValueError` if it is a group or missing.
+
+    Examples
+    --------
+    >>> model = image_model(shapes=[(4, 4)], dtype="uint8", chunks=[(2, 2)], axes="yx",
+    ...                     scales=[[1.0, 1.0]], translations=[[0.0, 0.0]])
+    >>> level_array(create_image(zarr.storage.MemoryStore(), model), "0").shape
+    (4, 4)
+    """
+    try:
+        member = group[path]
+    except KeyError:
+        raise ValueError(f"the image has no level {path!r}") from None
+    if not isinstance(member, zarr.Array):
+        raise ValueError(f"level {path!r} of the image is a group, not an array")
+    return member
 
 
 @dataclass(frozen=True)

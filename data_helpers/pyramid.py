@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import dask
 import dask.array as da
@@ -66,7 +66,7 @@ __all__ = ["DEFAULT_CHUNK_BYTES", "build_pyramid"]
 #: Byte budget of the default chunk shape (``chunks=None``): 2 MiB, see `build_pyramid`.
 DEFAULT_CHUNK_BYTES = 2**21
 
-SourceArray = np.ndarray | zarr.Array | da.Array
+SourceArray = NDArray[Any] | zarr.Array[Any] | da.Array
 PerAxis = int | Sequence[int] | Mapping[str, int]
 #: One factor set for every level, or a sequence of them, one per level (see `build_pyramid`).
 Factors = PerAxis | Sequence[PerAxis]
@@ -242,9 +242,10 @@ def build_pyramid(
         )
         group = ome.create_image(zarr.storage.LocalStore(destination.staging), model)
         with _codec_threads(), _finished_tasks(), _progress_bar(progress) as bar:
-            _write_level_0(source, group["0"], bar)
+            _write_level_0(source, ome.level_array(group, "0"), bar)
             for level in range(1, len(plan.shapes)):
-                _write_level(group[str(level - 1)], group[str(level)],
+                _write_level(ome.level_array(group, str(level - 1)),
+                             ome.level_array(group, str(level)),
                              plan.level_factors[level - 1], method, bar)
         ome.validate(destination.staging)
         destination.commit()
@@ -426,7 +427,8 @@ def _level_shapes(
     See ``factors`` and ``max_levels`` in `build_pyramid`. Whether to add a level is
     decided by the factors of that level: an axis it leaves alone does not count.
     """
-    shapes, level_factors = [shape], []
+    shapes: list[tuple[int, ...]] = [shape]
+    level_factors: list[tuple[int, ...]] = []
     while max_levels is None or len(shapes) < max_levels:
         factors = _next_factors(factor_sets, len(level_factors))
         reduced = [i for i, f in enumerate(factors) if f > 1]
@@ -448,12 +450,12 @@ def _next_factors(factor_sets: tuple[tuple[int, ...], ...], step: int) -> tuple[
 # -- writing -----------------------------------------------------------------------------
 
 
-def _write_blocks(array: zarr.Array) -> tuple[int, ...]:
+def _write_blocks(array: zarr.Array[Any]) -> tuple[int, ...]:
     """The unit of a write that no other write touches: a shard if sharded, else a chunk."""
     return tuple(array.shards or array.chunks)
 
 
-def _write_level_0(source: SourceArray, target: zarr.Array, bar: _Bar | None) -> None:
+def _write_level_0(source: SourceArray, target: zarr.Array[Any], bar: _Bar | None) -> None:
     blocks = _write_blocks(target)
     if isinstance(source, da.Array):
         lazy = source.rechunk(blocks)
@@ -466,7 +468,7 @@ def _write_level_0(source: SourceArray, target: zarr.Array, bar: _Bar | None) ->
 
 
 def _write_level(
-    finer: zarr.Array, target: zarr.Array, factors: tuple[int, ...], method: str,
+    finer: zarr.Array[Any], target: zarr.Array[Any], factors: tuple[int, ...], method: Method,
     bar: _Bar | None,
 ) -> None:
     """Downsample the stored level ``finer`` into ``target``, one output block per task.
@@ -486,7 +488,7 @@ def _write_level(
     _store(lazy, target, bar, f"level {target.path.rsplit('/', 1)[-1]}")
 
 
-def _read_pieces(finer: zarr.Array, factors: tuple[int, ...]) -> tuple[int, ...]:
+def _read_pieces(finer: zarr.Array[Any], factors: tuple[int, ...]) -> tuple[int, ...]:
     """The shape in which a task reads its input region: about one stored chunk.
 
     Whole windows (a multiple of the factor) so each piece reduces on its own, and the
@@ -496,9 +498,9 @@ def _read_pieces(finer: zarr.Array, factors: tuple[int, ...]) -> tuple[int, ...]
 
 
 def _reduce_region(
-    *, finer: zarr.Array, factors: tuple[int, ...], method: str, pieces: tuple[int, ...],
+    *, finer: zarr.Array[Any], factors: tuple[int, ...], method: Method, pieces: tuple[int, ...],
     block_info: dict[Any, Any] | None = None,
-) -> NDArray:
+) -> NDArray[Any]:
     """Compute one output block from the finer level, reading it piece by piece.
 
     Why not read the whole input region at once: it holds ``prod(factors)`` output
@@ -514,8 +516,8 @@ def _reduce_region(
     )
     out = np.empty(block_info[None]["chunk-shape"], dtype=finer.dtype)
     for _, region in chunk_regions(in_shape, pieces):
-        data = finer[tuple(slice(o + r.start, o + r.stop) for o, r in zip(origin, region,
-                                                                           strict=True))]
+        data = np.asarray(finer[tuple(slice(o + r.start, o + r.stop)
+                                      for o, r in zip(origin, region, strict=True))])
         # Pieces start on window boundaries, so their output lands at start / f.
         out[tuple(slice(r.start // f, r.start // f + m) for r, f, m in zip(
             region, factors, downsampled_shape(data.shape, factors), strict=True
@@ -523,7 +525,9 @@ def _reduce_region(
     return out
 
 
-def _downsample_block(block: NDArray, factors: tuple[int, ...], method: str) -> NDArray:
+def _downsample_block(
+    block: NDArray[Any], factors: tuple[int, ...], method: Method
+) -> NDArray[Any]:
     """`downsample` one block, in slabs of at most `_SLAB_PIXELS` output pixels.
 
     Why slabs: `downsample` makes temporaries the size of its output (the mean's
@@ -550,7 +554,7 @@ def _downsample_block(block: NDArray, factors: tuple[int, ...], method: str) -> 
     return out
 
 
-def _store(lazy: da.Array, target: zarr.Array, bar: _Bar | None, label: str) -> None:
+def _store(lazy: da.Array, target: zarr.Array[Any], bar: _Bar | None, label: str) -> None:
     """Write ``lazy`` into ``target``; its blocks must be ``target``'s write blocks.
 
     No lock: every task writes whole chunks (or shards) of its own. No scheduler is
@@ -570,12 +574,13 @@ def _store(lazy: da.Array, target: zarr.Array, bar: _Bar | None, label: str) -> 
     for first in range(0, n_rows, rows_per_batch):
         last = min(first + rows_per_batch, n_rows)
         region = (slice(int(edges[first]), int(edges[last])),) + (slice(None),) * (lazy.ndim - 1)
-        da.store(lazy[region], _writer(target), regions=region, lock=False)
+        # dask's annotation wants an array-like; anything with __setitem__ is what it uses.
+        da.store(lazy[region], cast(Any, _writer(target)), regions=region, lock=False)
         if bar is not None and task is not None:
             bar.progress.advance(task, (last - first) * per_row)
 
 
-def _writer(target: zarr.Array) -> zarr.Array | _SkipEmptyChunks:
+def _writer(target: zarr.Array[Any]) -> zarr.Array[Any] | _SkipEmptyChunks:
     """The object dask writes blocks into (see `_SkipEmptyChunks`)."""
     if target.shards is not None:
         return target  # zarr skips a shard's empty inner chunks itself
@@ -592,7 +597,7 @@ class _SkipEmptyChunks:
     for a small fraction of that work.
     """
 
-    array: zarr.Array
+    array: zarr.Array[Any]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -606,7 +611,7 @@ class _SkipEmptyChunks:
     def ndim(self) -> int:
         return self.array.ndim
 
-    def __setitem__(self, region: tuple[slice, ...], block: NDArray) -> None:
+    def __setitem__(self, region: tuple[slice, ...], block: NDArray[Any]) -> None:
         fill = self.array.fill_value
         empty = not block.any() if fill == 0 else bool((block == fill).all())
         if not empty:

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -318,7 +318,7 @@ def _plan_layout(
                          min_bytes_per_chunk=storage.chunking.min_bytes_per_chunk, warn=False)
         for th, tw in tiles
     ]
-    shard = storage.shard_chunks
+    shard = cast("tuple[int, int] | None", storage.shard_chunks)  # as __post_init__ made it
     return _Layout(
         frame_shapes=tuple(frame_shapes),
         tiles=tuple(tiles),

@@ -14,3 +14,13 @@ def test_ruff_finds_nothing():
         capture_output=True, text=True, cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def test_mypy_strict_finds_nothing():
+    """The package type-checks strictly (settings in pyproject.toml's [tool.mypy])."""
+    mypy = Path(sys.executable).parent / "mypy"
+    result = subprocess.run(
+        [str(mypy), "--config-file", str(ROOT / "pyproject.toml")],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
