@@ -110,8 +110,12 @@ def downsample(
     -------
     numpy.ndarray
         The downsampled array, with the same dtype as the input. Integer means are
-        computed exactly, without overflow, and rounded half to even; float means are
-        computed in float64 and stored in the input's float type.
+        computed exactly, without overflow, and rounded half to even. Float means never
+        overflow, lie within each window's minimum and maximum, and are exact for a
+        constant window (any finite value, bit for bit); float16 and float32 are summed
+        in float64, float64 relative to each window's first pixel. A window holding a
+        NaN, or infinities of both signs, averages to NaN; one holding infinities of
+        one sign, to that infinity.
 
     Examples
     --------
@@ -187,6 +191,8 @@ def _reduce_full_windows(block: NDArray, factors: Sequence[int], method: str) ->
             combine(result, view, out=result)
         return result
     count = math.prod(factors)
+    if block.dtype.kind == "f":
+        return _float_mean(list(views), count, block.dtype)
     accumulator = _mean_accumulator(block.dtype, count)
     total = next(views).astype(accumulator)
     for view in views:
@@ -194,10 +200,85 @@ def _reduce_full_windows(block: NDArray, factors: Sequence[int], method: str) ->
     return _divide(total, count, block.dtype)
 
 
+def _float_mean(views: list[NDArray], count: int, dtype: np.dtype) -> NDArray:
+    """The mean of ``count`` float views: exact for constant windows, never overflowing.
+
+    For every window (``x_0, ..., x_{n-1}`` being its pixels, ``x_0`` its first):
+
+    * Narrow floats (float16, float32) are summed in float64, where the sum of up to
+      2**29 float32 values cannot overflow and ``k * x`` is exact for every ``k <= n``.
+      Rounding is monotonic, so the sum of values in ``[a, b]`` lies in ``[n a, n b]``
+      and the mean is in ``[a, b]``; a constant window sums to ``n x`` exactly and
+      divides back to ``x``.
+    * float64 (and wider) has no wider type that is fast everywhere, so the mean is
+      taken relative to the first pixel: ``x_0 - sum(x_0 - x_i) / n``. A constant window
+      gives ``x_0 - 0 = x_0`` exactly (the sign of a zero included). The distance from
+      the exact mean to ``b`` is ``sum(b - x_i) / n``, at least ``1 / (n (n + 1))`` of
+      ``sum(|x_0 - x_i|)``, while the rounding errors are about ``eps`` times that sum:
+      the result never crosses ``b`` (nor ``a``) for windows below 10**7 pixels.
+    * Windows whose result is not finite hold an infinity or a NaN, or overflowed
+      (``x_0 - x_i`` of huge values of opposite signs); `_careful_float_mean` redoes
+      just those.
+    """
+    if count == 1:
+        return views[0].copy()
+    # Overflow and inf - inf are handled below, not worth a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if _sums_exactly_in_float64(dtype, count):
+            total = views[0].astype(np.float64)
+            for view in views[1:]:
+                np.add(total, view, out=total)
+            total /= count
+            return total.astype(dtype, copy=False)
+        first = views[0].copy()  # read n - 1 times: contiguous is faster
+        total = np.subtract(first, views[1])
+        scratch = np.empty_like(total)
+        for view in views[2:]:
+            np.subtract(first, view, out=scratch)
+            total += scratch
+        total /= count
+        np.subtract(first, total, out=total)
+        # One sum tells whether any window is not finite (it may also overflow: then the
+        # mask below is simply empty).
+        if not np.isfinite(np.add.reduce(total, axis=None)):
+            redo = ~np.isfinite(total)
+            if redo.any():
+                total[redo] = _careful_float_mean(
+                    np.stack([view[redo] for view in views], axis=-1)
+                )
+    return total
+
+
+def _sums_exactly_in_float64(dtype: np.dtype, count: int) -> bool:
+    """Whether float64 holds ``k * x`` exactly for any ``x`` of ``dtype`` and ``k <= count``."""
+    wide, narrow = np.finfo(np.float64), np.finfo(dtype)
+    extra_bits = (count - 1).bit_length()  # ceil(log2(count))
+    return narrow.nmant + extra_bits <= wide.nmant and narrow.maxexp + extra_bits <= wide.maxexp
+
+
+def _careful_float_mean(windows: NDArray) -> NDArray:
+    """The mean of each row of ``windows`` (float64 or wider), whatever its values.
+
+    A row holding an infinity or NaN gives what exact arithmetic would: NaN with a NaN
+    or with infinities of both signs, else the infinity. A row of finite values is
+    scaled by a power of two first, so that no difference nor sum can overflow; the
+    extreme values of such a row are huge, so scaling them is exact.
+    """
+    low, high = windows.min(axis=-1), windows.max(axis=-1)
+    finite = np.isfinite(low) & np.isfinite(high)
+    result = low + high  # the infinity, or NaN, for the rows that hold one
+    rows = windows[finite]
+    count = rows.shape[-1]
+    shift = (2 * count - 1).bit_length()  # 2**shift >= 2 * count: every |x_0 - x_i| sum fits
+    scaled = np.ldexp(rows, -shift)
+    first = scaled[:, 0]
+    offset = np.sum(first[:, None] - scaled[:, 1:], axis=-1) / count
+    result[finite] = np.ldexp(first - offset, shift)
+    return result
+
+
 def _mean_accumulator(dtype: np.dtype, count: int) -> type:
     """The smallest type that holds the sum of ``count`` pixels, plus ``count``, exactly."""
-    if dtype.kind == "f":
-        return np.float64
     largest = max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max)) + 1
     if largest * count < 2**31:
         return np.int32  # 8- and 16-bit images with windows below 2**15 pixels: fastest
@@ -207,12 +288,10 @@ def _mean_accumulator(dtype: np.dtype, count: int) -> type:
 
 
 def _divide(total: NDArray, count: int, dtype: np.dtype) -> NDArray:
-    """The mean from the exact sum: float division, or integer rounding half to even.
+    """The integer mean from the exact sum, rounded half to even.
 
     ``total`` is a scratch array: it may be modified in place.
     """
-    if dtype.kind == "f":
-        return (total / count).astype(dtype)
     if count == 1:
         return total.astype(dtype)
     if count & (count - 1) == 0 and total.dtype != object:

@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 from data_helpers.downsample import METHODS, downsample, downsampled_shape, normalize_factors
 
-DTYPES = [np.uint8, np.uint16, np.int16, np.float32]
+DTYPES = [np.uint8, np.uint16, np.int16, np.float32, np.float64]
 
 
 def reference(array: np.ndarray, factors: tuple[int, ...], method: str) -> np.ndarray:

@@ -1,0 +1,123 @@
+"""Regression tests for reported numerical and metadata bugs, one group per report.
+
+Each test's docstring quotes the report it reproduces. Tests for the siblings found
+while fixing them live in the test module of the package module they concern.
+"""
+
+from __future__ import annotations
+
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from data_helpers.downsample import downsample
+
+# -- 1. float means ----------------------------------------------------------------------
+
+FLOAT_TYPES = [np.float16, np.float32, np.float64]
+
+
+def _bits(values: np.ndarray) -> np.ndarray:
+    """The bit patterns of a float array, so that -0.0 and 0.0 differ."""
+    return values.view(f"u{values.dtype.itemsize}")
+
+
+def test_mean_of_a_constant_float64_window_is_the_constant() -> None:
+    """Report: "`downsample` mean of a constant float64 window is not always the constant
+    (e.g. 99864.9352276 over 3 x 3 x 3 gives 99864.93522759996), and 1e308 values
+    overflow to inf"."""
+    value = 99864.9352276
+    result = downsample(np.full((3, 3, 3), value), 3)
+    assert result.dtype == np.float64
+    assert result.shape == (1, 1, 1)
+    assert float(result[0, 0, 0]) == value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "overflow encountered" either
+        huge = downsample(np.full((4, 6), 1e308), (2, 3))
+        mixed = downsample(np.array([1e308, -1e308, 1.7e308, 1.7e308, -1.7e308, 1.7e308]), 3)
+    assert np.all(huge == 1e308)
+    np.testing.assert_allclose(mixed, [1.7e308 / 3, 1.7e308 / 3])  # exact sums: 1.7e308
+
+
+@pytest.mark.parametrize("dtype", FLOAT_TYPES, ids=lambda d: np.dtype(d).name)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_mean_of_any_constant_float_window_is_the_constant(data: st.DataObject, dtype) -> None:
+    """Report 1, as a property: every finite value (subnormals, -0.0 and the largest
+    included) is its own mean, bit for bit, over any window, partial edges included."""
+    value = data.draw(st.floats(width=np.finfo(dtype).bits, allow_nan=False,
+                                allow_infinity=False))
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
+    factors = tuple(data.draw(st.lists(st.integers(1, 5), min_size=ndim, max_size=ndim)))
+    image = np.full(shape, value, dtype=dtype)
+    result = downsample(image, factors)
+    assert result.dtype == image.dtype
+    np.testing.assert_array_equal(_bits(result), _bits(np.full(result.shape, value, dtype)))
+
+
+def _exact_mean(window: np.ndarray) -> Fraction:
+    return sum((Fraction(float(v)) for v in window.ravel()), Fraction(0)) / window.size
+
+
+@pytest.mark.parametrize("dtype", FLOAT_TYPES, ids=lambda d: np.dtype(d).name)
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_mean_of_finite_floats_is_finite_bounded_and_accurate(
+    data: st.DataObject, dtype
+) -> None:
+    """Report 1, as a property: for finite values anywhere in the type's range, each
+    window's mean is finite, lies within the window's [min, max], and is as close to
+    the exact (rational) mean as summing in floating point allows."""
+    info = np.finfo(dtype)
+    ndim = data.draw(st.integers(1, 2))
+    shape = tuple(data.draw(st.lists(st.integers(1, 7), min_size=ndim, max_size=ndim)))
+    factors = tuple(data.draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim)))
+    # Values from a few magnitudes, so that windows hold near-equal values (the bounds
+    # are tight), huge ones of both signs (overflow) and subnormals.
+    pool = data.draw(st.lists(st.floats(width=info.bits, allow_nan=False,
+                                        allow_infinity=False), min_size=1, max_size=4))
+    image = data.draw(hnp.arrays(dtype, shape, elements=st.sampled_from(pool)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = downsample(image, factors)
+    assert result.dtype == image.dtype
+    for index in np.ndindex(result.shape):
+        window = image[tuple(slice(i * f, (i + 1) * f) for i, f in
+                             zip(index, factors, strict=True))]
+        mean = result[index]
+        assert np.isfinite(mean)
+        assert window.min() <= mean <= window.max()
+        exact = _exact_mean(window)
+        # One rounding to the output type, plus the summation error of a float64 sum
+        # (or of a sum in the input's own type for float64 and wider).
+        unit = np.finfo(np.float64).eps
+        largest = max(abs(Fraction(float(v))) for v in window.ravel())
+        magnitude = np.abs(dtype(float(exact)))
+        allowed = (Fraction(float(np.spacing(np.nextafter(magnitude, dtype(0)))))
+                   + 2 * window.size * Fraction(unit) * largest
+                   + Fraction(float(info.smallest_subnormal)))
+        assert abs(Fraction(float(mean)) - exact) <= allowed, (window, mean, float(exact))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_TYPES, ids=lambda d: np.dtype(d).name)
+def test_mean_of_infinities_and_nan(dtype) -> None:
+    """Report 1, the non-finite side: an infinity wins over finite values (however
+    large), opposite infinities give NaN and a NaN stays NaN, as in exact arithmetic."""
+    big = np.finfo(dtype).max
+    inf, nan = np.inf, np.nan
+    windows = [
+        ([inf, inf, inf], inf), ([-inf, -inf, -inf], -inf), ([inf, 1, 2], inf),
+        ([1, inf, 2], inf), ([-big, -big, inf], inf), ([big, big, -inf], -inf),
+        ([inf, -inf, 0], nan), ([nan, 1, 2], nan), ([1, 2, nan], nan), ([nan, inf, 1], nan),
+    ]
+    image = np.array([v for window, _ in windows for v in window], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = downsample(image, 3)
+    np.testing.assert_array_equal(result, np.array([e for _, e in windows], dtype=dtype))
