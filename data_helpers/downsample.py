@@ -180,24 +180,65 @@ def _reduce_full_windows(block: NDArray, factors: Sequence[int], method: str) ->
     # every window form one strided view, as large as the output. Whole-array ufuncs on
     # those views are several times faster than reducing a reshaped (..., f, ..., f) array
     # and release the GIL, so threads can downsample in parallel.
-    views = (
+    views = [
         block[tuple(slice(o, None, f) for o, f in zip(offsets, factors, strict=True))]
         for offsets in itertools.product(*(range(f) for f in factors))
-    )
+    ]
+    slabs = _slabs(views[0].shape)
+    if len(slabs) == 1:
+        return _combine(views, method)
+    # Slab by slab, the accumulator and its temporaries stay in the CPU cache while
+    # every view adds to them: about twice as fast as whole-array passes. Every output
+    # pixel is computed by the same operations either way, so the result is the same.
+    out = np.empty(views[0].shape, dtype=block.dtype)
+    for slab in slabs:
+        out[slab] = _combine([view[slab] for view in views], method)
+    return out
+
+
+# Output pixels per slab: the accumulator, a scratch array and a copy of the first view,
+# 8 bytes each at most, fit in a 512 KiB L2 cache.
+_SLAB_PIXELS = 16_384
+
+
+def _slabs(shape: tuple[int, ...]) -> list[tuple[slice | int, ...]]:
+    """Split an output of ``shape`` into slabs of about `_SLAB_PIXELS` pixels.
+
+    A slab is a run of indices along one axis ``k`` (whole along the axes after it, one
+    index along those before it), ``k`` being the first axis after which a slab fits.
+    """
+    inner = math.prod(shape)
+    for axis, n in enumerate(shape):
+        inner //= n if n else 1
+        if inner <= _SLAB_PIXELS or axis == len(shape) - 1:
+            break
+    step = max(1, _SLAB_PIXELS // max(inner, 1))
+    if math.prod(shape[:axis]) == 1 and step >= shape[axis]:
+        return [tuple(slice(None) for _ in shape)]
+    return [
+        (*outer, slice(start, start + step))
+        for outer in np.ndindex(*shape[:axis])
+        for start in range(0, shape[axis], step)
+    ]
+
+
+def _combine(views: list[NDArray], method: str) -> NDArray:
+    """Reduce the pixels at the same place of ``views`` (one per window offset)."""
     if method in ("min", "max"):
         combine = np.minimum if method == "min" else np.maximum
-        result = next(views).copy()
-        for view in views:
+        result = views[0].copy()
+        for view in views[1:]:
             combine(result, view, out=result)
         return result
-    count = math.prod(factors)
-    if block.dtype.kind == "f":
-        return _float_mean(list(views), count, block.dtype)
-    accumulator = _mean_accumulator(block.dtype, count)
-    total = next(views).astype(accumulator)
-    for view in views:
+    count = len(views)
+    dtype = views[0].dtype
+    if dtype.kind == "f":
+        return _float_mean(views, count, dtype)
+    accumulator = _mean_accumulator(dtype, count)
+    total = views[0].astype(accumulator)
+    for view in views[1:]:
         np.add(total, view, out=total, casting="unsafe" if accumulator is object else "same_kind")
-    return _divide(total, count, block.dtype)
+    return _divide(total, count, dtype)
 
 
 def _float_mean(views: list[NDArray], count: int, dtype: np.dtype) -> NDArray:
