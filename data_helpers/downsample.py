@@ -31,9 +31,9 @@ Method = Literal["mean", "nearest", "mode", "min", "max"]
 METHODS: dict[str, str] = {
     "mean": "average of the window, for intensities (integers rounded half to even)",
     "nearest": "the window's first pixel, for labels when speed matters",
-    "mode": "the most frequent value (the smallest on a tie), for label images",
-    "min": "the smallest value of the window",
-    "max": "the largest value of the window, e.g. to keep thin bright structures",
+    "mode": "the most frequent value (the smallest on a tie, NaN last), for label images",
+    "min": "the smallest value of the window (NaN if it holds one)",
+    "max": "the largest value of the window (NaN if it holds one), e.g. for thin bright lines",
 }
 
 
@@ -106,6 +106,13 @@ def downsample(
         ``"mean"``, ``"nearest"`` (the first pixel of each window), ``"mode"`` (the most
         frequent value, the smallest on a tie), ``"min"`` or ``"max"``. See `METHODS`.
 
+        With floats, NaN is a value like any other for ``"mode"``: all NaNs (whatever
+        their sign or payload) are one value, which wins when it is the most frequent
+        and sorts after every number on a tie, as numpy sorts; ``-0.0`` and ``0.0`` are
+        one value too. ``"min"`` and ``"max"`` propagate NaN, as `numpy.minimum` and
+        `numpy.maximum` do: a window holding a NaN gives NaN. ``"nearest"`` keeps the
+        first pixel, NaN or not.
+
     Returns
     -------
     numpy.ndarray
@@ -129,6 +136,11 @@ def downsample(
            [4, 6, 7]], dtype=uint8)
     >>> downsample(np.array([1, 1, 2, 2, 2, 7], dtype=np.uint16), 3, method="mode")
     array([1, 2], dtype=uint16)
+    >>> nan = np.nan
+    >>> downsample(np.array([nan, 1, nan, nan, 2, nan, 2, nan]), 4, method="mode")
+    array([nan,  2.])
+    >>> downsample(np.array([nan, 1, 3, 4]), 2, method="max")
+    array([nan,  4.])
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
@@ -356,7 +368,7 @@ def _divide(total: NDArray, count: int, dtype: np.dtype) -> NDArray:
 
 
 def _mode(block: NDArray, factors: Sequence[int]) -> NDArray:
-    """Most frequent value per window; on a tie, the smallest."""
+    """Most frequent value per window; on a tie, the smallest (NaN, one value, last)."""
     ndim = block.ndim
     # (n0, n1, ...) -> (n0/f0, f0, n1/f1, f1, ...), then the window axes last, flattened:
     # (out0, out1, ..., window_size).
@@ -368,6 +380,11 @@ def _mode(block: NDArray, factors: Sequence[int]) -> NDArray:
     positions = np.arange(ordered.shape[-1])
     starts = np.ones(ordered.shape, dtype=bool)
     starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
+    if ordered.dtype.kind == "f":
+        # NaN != NaN, but every NaN is the same value here, one run at the end of the
+        # sorted window (numpy sorts NaNs, whatever their sign, after +inf).
+        nan = np.isnan(ordered)
+        starts[..., 1:] &= ~(nan[..., 1:] & nan[..., :-1])
     run_start = np.maximum.accumulate(np.where(starts, positions, 0), axis=-1)
     run_length = positions - run_start
     # argmax returns the first position that reaches the longest run; values are sorted,

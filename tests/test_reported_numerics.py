@@ -6,6 +6,7 @@ while fixing them live in the test module of the package module they concern.
 
 from __future__ import annotations
 
+import math
 import warnings
 from fractions import Fraction
 
@@ -121,3 +122,84 @@ def test_mean_of_infinities_and_nan(dtype) -> None:
         warnings.simplefilter("error")
         result = downsample(image, 3)
     np.testing.assert_array_equal(result, np.array([e for _, e in windows], dtype=dtype))
+
+
+# -- 2. mode and NaN ---------------------------------------------------------------------
+
+
+def _nans(dtype) -> list:
+    """NaNs with different bit patterns (sign and payload): all count as one value."""
+    quiet = np.array([np.nan], dtype=dtype)
+    bits = quiet.view(f"u{quiet.itemsize}")
+    sign = np.array([1 << (8 * quiet.itemsize - 1)], dtype=bits.dtype)
+    variants = np.concatenate([bits, bits | sign, bits | 1, bits | sign | 3]).view(dtype)
+    assert np.all(np.isnan(variants))
+    return list(variants)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_TYPES, ids=lambda d: np.dtype(d).name)
+def test_mode_picks_nan_when_it_is_the_most_frequent(dtype) -> None:
+    """Report 2: "`mode` never picks NaN even when it is the most frequent value (pick a
+    rule, document it, test it)." The rule: NaN is a value like any other and all NaNs
+    are equal; the most frequent value wins, and a tie goes to the smallest, NaN
+    sorting after every number (as numpy sorts)."""
+    a, b, c, d = _nans(dtype)
+    windows = [
+        ([a, 1, b, c], "nan"),         # NaN three times out of four
+        ([a, b, c, d], "nan"),         # only NaNs, of four different bit patterns
+        ([a, 5, b, 7], "nan"),         # NaN twice, the numbers once each
+        ([a, b, 3, 3], 3),             # a tie: the number wins
+        ([np.inf, a, np.inf, b], np.inf),  # a tie with infinity: NaN still sorts last
+        ([2, 2, 2, a], 2),
+        ([-0.0, 0.0, a, 1], 0.0),      # -0.0 == 0.0: one value, twice
+    ]
+    image = np.array([v for window, _ in windows for v in window], dtype=dtype)
+    result = downsample(image, 4, "mode")
+    assert result.dtype == image.dtype
+    for got, (window, wanted) in zip(result, windows, strict=True):
+        if wanted == "nan":
+            assert np.isnan(got), window
+        else:
+            assert got == wanted, window
+
+
+@pytest.mark.parametrize("dtype", FLOAT_TYPES, ids=lambda d: np.dtype(d).name)
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_mode_with_nan_follows_the_rule(data: st.DataObject, dtype) -> None:
+    """Report 2, as a property: against a plain count of every window, NaNs counted as
+    one value, ties to the smallest with NaN last."""
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.lists(st.integers(1, 8), min_size=ndim, max_size=ndim)))
+    factors = tuple(data.draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim)))
+    pool = st.sampled_from([*_nans(dtype), dtype(-np.inf), dtype(-1.5), dtype(0), dtype(2),
+                            dtype(np.inf)])
+    image = data.draw(hnp.arrays(dtype, shape, elements=pool))
+    result = downsample(image, factors, "mode")
+    for index in np.ndindex(result.shape):
+        window = image[tuple(slice(i * f, (i + 1) * f) for i, f in
+                             zip(index, factors, strict=True))].ravel()
+        counts: dict[float, int] = {}
+        for value in window.tolist():
+            key = "nan" if math.isnan(value) else value
+            counts[key] = counts.get(key, 0) + 1
+        best = max(counts.values())
+        numbers = sorted(k for k, n in counts.items() if n == best and k != "nan")
+        if numbers:
+            assert result[index] == numbers[0], (window, result[index])
+        else:
+            assert np.isnan(result[index]), (window, result[index])
+
+
+@pytest.mark.parametrize("dtype", FLOAT_TYPES, ids=lambda d: np.dtype(d).name)
+def test_min_and_max_propagate_nan_and_nearest_keeps_it(dtype) -> None:
+    """Report 2, the other methods: "min" and "max" give NaN for a window holding a
+    NaN, wherever it is (as numpy.minimum / numpy.maximum); "nearest" keeps the first
+    pixel, NaN or not."""
+    nan = np.nan
+    image = np.array([[nan, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, nan]], dtype=dtype)
+    np.testing.assert_array_equal(downsample(image, 2, "min"), np.array([[nan, 2, nan]], dtype))
+    np.testing.assert_array_equal(downsample(image, 2, "max"), np.array([[nan, 9, nan]], dtype))
+    np.testing.assert_array_equal(downsample(image, 2, "nearest"), np.array([[nan, 2, 4]], dtype))
+    np.testing.assert_array_equal(downsample(image, (1, 3), "min"),
+                                  np.array([[nan, 3], [6, nan]], dtype))
