@@ -9,14 +9,19 @@ from __future__ import annotations
 import math
 import warnings
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
+import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from data_helpers import ome
 from data_helpers.downsample import downsample
+from data_helpers.multiscale import MultiscaleImage
+from data_helpers.pyramid import build_pyramid
 
 # -- 1. float means ----------------------------------------------------------------------
 
@@ -203,3 +208,72 @@ def test_min_and_max_propagate_nan_and_nearest_keeps_it(dtype) -> None:
     np.testing.assert_array_equal(downsample(image, 2, "nearest"), np.array([[nan, 2, 4]], dtype))
     np.testing.assert_array_equal(downsample(image, (1, 3), "min"),
                                   np.array([[nan, 3], [6, nan]], dtype))
+
+
+# -- 3. roi_to_level ---------------------------------------------------------------------
+
+
+def test_roi_to_level_of_a_nearest_pyramid_is_never_empty(tmp_path: Path) -> None:
+    """Report 3: "`roi_to_level` on a `nearest` pyramid can map a non-empty region to an
+    empty one (shape (32, 6), x factor 3, x = 5:6 at level 0 gives slice(2, 2))."
+    Level-0 column 5 lies in the window [3, 6) that level-1 column 1 samples; the
+    metadata puts that column's footprint at [1.5, 4.5), half a window short of the
+    end of level 0, but it is still the pixel that stands for column 5."""
+    image = build_pyramid(np.zeros((32, 6), np.uint8), tmp_path / "near.zarr", axes="yx",
+                          factors=(1, 3), method="nearest", max_levels=2)
+    assert image.shapes == [(32, 6), (32, 2)]
+    assert image.roi_to_level((slice(None), slice(5, 6)), 0, 1) == (slice(0, 32), slice(1, 2))
+    # And back: the footprint of level-1 column 1 covers columns 2 to 4 of level 0 and,
+    # it being the last column, everything after them.
+    assert image.roi_to_level((slice(None), slice(1, 2)), 1, 0) == (slice(0, 32), slice(2, 6))
+
+
+def _synthetic_pyramid(shape: tuple[int, ...], factors: tuple[int, ...], levels: int,
+                       method: str, base_scale: tuple[float, ...]) -> MultiscaleImage:
+    """A pyramid's metadata as build_pyramid writes it, over empty in-memory arrays."""
+    group = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
+    shapes, scales, translations = [], [], []
+    for level in range(levels):
+        total = [f**level for f in factors]
+        shapes.append(tuple(-(-n // t) for n, t in zip(shape, total, strict=True)))
+        size = [Fraction(repr(s)) for s in base_scale]
+        scales.append(tuple(float(s * t) for s, t in zip(size, total, strict=True)))
+        shift = method in ome.WINDOW_METHODS
+        translations.append(tuple(float(s * (t - 1) / 2) if shift else 0.0
+                                  for s, t in zip(size, total, strict=True)))
+        group.create_array(str(level), shape=shapes[-1], dtype="u1", chunks=shapes[-1])
+    axes = "zyx"[-len(shape):]
+    metadata = ome.MultiscaleMetadata(
+        version="0.4", name=None, axes=tuple(axes), axis_types=("space",) * len(shape),
+        units=(None,) * len(shape), paths=tuple(str(i) for i in range(levels)),
+        scales=tuple(scales), translations=tuple(translations), method=method,
+    )
+    return MultiscaleImage(group, metadata)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_roi_to_level_is_non_empty_and_covers_the_region(data: st.DataObject) -> None:
+    """Report 3, as a property: for any pyramid (shapes, factors, window or nearest
+    method, awkward scales) and any non-empty region of any level, the region mapped
+    to any other level is non-empty, and mapped back it covers the region."""
+    ndim = data.draw(st.integers(2, 3))
+    shape = tuple(data.draw(st.lists(st.integers(1, 40), min_size=ndim, max_size=ndim)))
+    factors = tuple(data.draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim)))
+    method = data.draw(st.sampled_from(["mean", "nearest", "mode", "max"]))
+    base_scale = tuple(data.draw(st.lists(st.sampled_from([1.0, 0.7, 0.325, 2.5]),
+                                          min_size=ndim, max_size=ndim)))
+    image = _synthetic_pyramid(shape, factors, data.draw(st.integers(2, 4)), method, base_scale)
+    source = data.draw(st.integers(0, image.levels - 1))
+    target = data.draw(st.integers(0, image.levels - 1))
+    roi = []
+    for n in image.shapes[source]:
+        start = data.draw(st.integers(0, n - 1))
+        roi.append(slice(start, data.draw(st.integers(start + 1, n))))
+    mapped = image.roi_to_level(tuple(roi), source, target)
+    for sl, n in zip(mapped, image.shapes[target], strict=True):
+        assert 0 <= sl.start < sl.stop <= n, (roi, mapped)
+    back = image.roi_to_level(mapped, target, source)
+    for original, returned in zip(roi, back, strict=True):
+        assert returned.start <= original.start and returned.stop >= original.stop, (
+            roi, mapped, back)
