@@ -94,6 +94,10 @@ class MultiscaleImage:
     def open(cls, path: str | os.PathLike[str] | zarr.Group) -> MultiscaleImage:
         """Open the first multiscale of an OME-Zarr 0.4 or 0.5 image group.
 
+        Only the image is read: its metadata and the arrays of its levels. Other
+        members of the group, such as a ``labels`` group, play no part: one that
+        ome-zarr-models would refuse does not make the image unreadable.
+
         Parameters
         ----------
         path

@@ -135,6 +135,67 @@ def test_open_refuses_what_is_not_a_multiscale(tmp_path: Path) -> None:
         MultiscaleImage.open(42)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("zarr_version", [2, 3])
+@pytest.mark.parametrize("problem", ["missing label", "float label", "not a multiscale"])
+def test_a_broken_labels_group_does_not_break_the_image(
+    tmp_path: Path, zarr_version: int, problem: str
+) -> None:
+    # ome-zarr-models validates an image's labels group with the image; the image is
+    # read, and validated, on its own.
+    dest = tmp_path / "image.zarr"
+    data = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+    build_pyramid(data, dest, axes="yx", chunks=(16, 16), zarr_version=zarr_version)
+    root = zarr.open_group(dest, mode="r+")
+    labels = root.create_group("labels")
+    names = ["ghost"] if problem == "missing label" else ["cells"]
+    ome_attrs: dict[str, Any] = {"labels": names}
+    labels.attrs.put(ome_attrs if zarr_version == 2 else {"ome": {"version": "0.5", **ome_attrs}})
+    if problem != "missing label":
+        cells = labels.create_group("cells")
+        dtype = "float32" if problem == "float label" else "uint8"
+        cells.create_array("0", shape=(32, 32), dtype=dtype)
+        if problem == "float label":
+            multiscale = {"axes": [{"name": a, "type": "space"} for a in "yx"], "datasets": [
+                {"path": "0", "coordinateTransformations": [{"type": "scale",
+                                                             "scale": [1.0, 1.0]}]}]}
+            if zarr_version == 2:
+                cells.attrs.put({"multiscales": [{**multiscale, "version": "0.4"}],
+                                 "image-label": {"version": "0.4"}})
+            else:
+                cells.attrs.put({"ome": {"version": "0.5", "multiscales": [multiscale],
+                                         "image-label": {"version": "0.5"}}})
+    image = MultiscaleImage.open(dest)
+    np.testing.assert_array_equal(image.level(0)[...], data)
+    assert ome.validate(dest).ome_zarr_version == image.version
+
+
+def test_open_ignores_members_that_are_not_levels_and_reads_nested_paths(tmp_path: Path) -> None:
+    dest = tmp_path / "nested.zarr"
+    specs = [ArraySpecV3.from_array(np.zeros(shape, "u1"), dimension_names=("y", "x"))
+             for shape in [(8, 6), (4, 3)]]
+    model = ImageV05.new(array_specs=specs, paths=["levels/0", "levels/1"],
+                         axes=[AxisV05(name=n, type="space") for n in "yx"],
+                         scales=[[1.0, 1.0], [2.0, 2.0]], translations=[[0.0, 0.0], [0.5, 0.5]])
+    root = model.to_zarr(zarr.storage.LocalStore(dest), path="")
+    root.create_array("thumbnail", shape=(2, 2), dtype="u1")
+    root.create_group("extra").create_array("0", shape=(1,), dtype="f4")
+    image = MultiscaleImage.open(dest)
+    assert image.metadata.paths == ("levels/0", "levels/1")
+    assert image.shapes == [(8, 6), (4, 3)]
+
+
+def test_open_names_a_level_that_is_missing_or_a_group(tmp_path: Path) -> None:
+    dest = tmp_path / "holes.zarr"
+    build_pyramid(np.zeros((16, 16), np.uint8), dest, axes="yx", chunks=(8, 8), zarr_version=3)
+    root = zarr.open_group(dest, mode="r+")
+    del root["1"]
+    with pytest.raises(ValueError, match="name the level '1', but nothing is at that path"):
+        MultiscaleImage.open(dest)
+    root.create_group("1")
+    with pytest.raises(ValueError, match="name the level '1', but a group is at that path"):
+        MultiscaleImage.open(dest)
+
+
 # -- levels ------------------------------------------------------------------------------
 
 

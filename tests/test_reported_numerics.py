@@ -336,3 +336,118 @@ def test_chunk_stats_counts_the_chunks_of_stored_shards_inside_the_array(
     assert stats.nshards_stored == len(written)
     assert stats.nchunks_stored == expected
     assert 0 <= stats.fraction_stored <= 1
+
+
+# -- 5. opening an image with a labels group ---------------------------------------------
+
+
+def _ome_zarr_py_multiscale(name: str, levels: int) -> dict:
+    """The ``multiscales`` entry ome-zarr-py 0.18.0 writes for a 2D 'yx' pyramid.
+
+    As written by ``ome_zarr.writer.write_image(image, group, axes="yx")`` and
+    ``write_labels(labels, group, name=..., axes="yx")``: paths s0, s1, ..., scale
+    2**k and translation (2**k - 1) / 2 per level, no "type" nor "metadata".
+    """
+    return {
+        "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+        "datasets": [
+            {"path": f"s{k}", "coordinateTransformations": [
+                {"type": "scale", "scale": [2.0**k, 2.0**k]},
+                {"type": "translation", "translation": [(2**k - 1) / 2] * 2}]}
+            for k in range(levels)
+        ],
+        "name": name,
+    }
+
+
+def write_ome_zarr_py_layout(dest: Path, version: str, labels_version: bool = False) -> None:
+    """An image with a ``labels/cells`` label image, laid out as ome-zarr-py writes it.
+
+    Reproduces, with zarr alone, the store ome-zarr-py 0.18.0 (zarr 3.1.6) writes with
+    ``write_image(image, group, axes="yx", storage_options={"chunks": (32, 32)})`` then
+    ``write_labels(labels, group, name="cells", axes="yx")`` for a 64 x 64 uint8 image:
+
+    * 0.4 (Zarr v2): the image's ``.zattrs`` hold ``multiscales`` (with "version":
+      "0.4"); ``labels/.zattrs`` is ``{"labels": ["cells"]}``; ``labels/cells/.zattrs``
+      holds ``multiscales`` and ``"image-label": {"version": "0.4"}``.
+    * 0.5 (Zarr v3): the same under ``"ome"`` with ``"version": "0.5"``, except that
+      ``labels/zarr.json`` has ``{"ome": {"labels": ["cells"]}}``, without a version
+      (``labels_version=True`` adds it, as the specification wants).
+
+    Arrays: zstd level 0, fill value 0, "/" chunk keys; image levels in 32 x 32 chunks,
+    label levels in one chunk each.
+    """
+    levels = 5
+    zarr_format = 2 if version == "0.4" else 3
+    image = np.arange(64 * 64, dtype=np.uint8).reshape(64, 64)
+    root = zarr.open_group(dest, mode="w", zarr_format=zarr_format)
+    labels = root.create_group("labels")
+    cells = labels.create_group("cells")
+    options: dict = {"fill_value": 0, "compressors": [zarr.codecs.ZstdCodec(level=0)]}
+    if zarr_format == 2:
+        options = {"fill_value": 0, "compressors": {"id": "zstd", "level": 0},
+                   "chunk_key_encoding": {"name": "v2", "separator": "/"}}
+    else:
+        options["dimension_names"] = ("y", "x")
+    for k in range(levels):
+        level = image[:: 2**k, :: 2**k]
+        root.create_array(f"s{k}", shape=level.shape, chunks=(32, 32), dtype="u1",
+                          **options)[...] = level
+        cells.create_array(f"s{k}", shape=level.shape, chunks=level.shape, dtype="u1",
+                           **options)[...] = level % 3
+    image_ms = _ome_zarr_py_multiscale("image", levels)
+    cells_ms = _ome_zarr_py_multiscale("cells", levels)
+    if zarr_format == 2:
+        root.attrs.put({"multiscales": [{**image_ms, "version": "0.4"}]})
+        labels.attrs.put({"labels": ["cells"]})
+        cells.attrs.put({"multiscales": [{**cells_ms, "version": "0.4"}],
+                         "image-label": {"version": "0.4"}})
+    else:
+        root.attrs.put({"ome": {"version": "0.5", "multiscales": [image_ms]}})
+        labels.attrs.put({"ome": {"version": "0.5", "labels": ["cells"]} if labels_version
+                          else {"labels": ["cells"]}})
+        cells.attrs.put({"ome": {"version": "0.5", "multiscales": [cells_ms],
+                                 "image-label": {"version": "0.5"}}})
+
+
+LABELLED_LAYOUTS = [("0.4", False), ("0.5", False), ("0.5", True)]
+LAYOUT_IDS = ["0.4", "0.5-as-ome-zarr-py-0.18", "0.5-labels-with-version"]
+
+
+@pytest.mark.parametrize(("version", "labels_version"), LABELLED_LAYOUTS, ids=LAYOUT_IDS)
+def test_open_an_image_with_a_labels_group(
+    tmp_path: Path, version: str, labels_version: bool
+) -> None:
+    """Report 5: "`MultiscaleImage.open` refuses an OME-Zarr 0.5 image written by
+    ome-zarr-py that has a `labels/` group, though the image itself is fine." """
+    dest = tmp_path / "labelled.ome.zarr"
+    write_ome_zarr_py_layout(dest, version, labels_version)
+    image = MultiscaleImage.open(dest)
+    assert image.version == version
+    assert image.metadata.paths == ("s0", "s1", "s2", "s3", "s4")
+    assert image.shapes == [(64 >> k, 64 >> k) for k in range(5)]
+    assert image.scale(2) == (4.0, 4.0) and image.translation(2) == (1.5, 1.5)
+    expected = np.arange(64 * 64, dtype=np.uint8).reshape(64, 64)[::4, ::4]
+    np.testing.assert_array_equal(image.level(2)[...], expected)
+    assert image.roi_to_level((slice(0, 8), slice(60, 64)), 0, 3) == (slice(0, 1), slice(7, 8))
+
+
+@pytest.mark.parametrize(("version", "labels_version"), LABELLED_LAYOUTS, ids=LAYOUT_IDS)
+def test_validate_an_image_with_a_labels_group(
+    tmp_path: Path, version: str, labels_version: bool
+) -> None:
+    """Report 5, validation: the image itself validates whatever its labels group. As
+    ome-zarr-py writes it, it lacks the "type" and "metadata" that only the strict
+    schema requires; with them added (as this package writes them), it passes strictly."""
+    dest = tmp_path / "labelled.ome.zarr"
+    write_ome_zarr_py_layout(dest, version, labels_version)
+    assert ome.validate(dest, strict=False).ome_zarr_version == version
+    with pytest.raises(ValueError, match="'metadata' is a required property") as raised:
+        ome.validate(dest)
+    assert "label" not in str(raised.value)
+    root = zarr.open_group(dest, mode="r+")
+    attributes = root.attrs.asdict()
+    multiscale = (attributes if version == "0.4" else attributes["ome"])["multiscales"][0]
+    multiscale.update(type="reduce", metadata={"method": "numpy slicing"})
+    root.attrs.put(attributes)
+    assert ome.validate(dest).ome_zarr_version == version
