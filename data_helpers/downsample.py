@@ -263,8 +263,9 @@ def _float_mean(views: list[NDArray], count: int, dtype: np.dtype) -> NDArray:
       Rounding is monotonic, so the sum of values in ``[a, b]`` lies in ``[n a, n b]``
       and the mean is in ``[a, b]``; a constant window sums to ``n x`` exactly and
       divides back to ``x``.
-    * float64 (and wider) has no wider type that is fast everywhere, so the mean is
-      taken relative to the first pixel: ``x_0 - sum(x_0 - x_i) / n``. A constant window
+    * float64 (and wider, or a narrow float in a window too large for the above) has
+      no wider type that is fast everywhere, so the mean is taken relative to the first
+      pixel: ``x_0 - sum(x_0 - x_i) / n``. A constant window
       gives ``x_0 - 0 = x_0`` exactly (the sign of a zero included). The distance from
       the exact mean to ``b`` is ``sum(b - x_i) / n``, at least ``1 / (n (n + 1))`` of
       ``sum(|x_0 - x_i|)``, while the rounding errors are about ``eps`` times that sum:
