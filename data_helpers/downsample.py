@@ -31,9 +31,9 @@ Method = Literal["mean", "nearest", "mode", "min", "max"]
 METHODS: dict[str, str] = {
     "mean": "average of the window, for intensities (integers rounded half to even)",
     "nearest": "the window's first pixel, for labels when speed matters",
-    "mode": "the most frequent value (the smallest on a tie), for label images",
-    "min": "the smallest value of the window",
-    "max": "the largest value of the window, e.g. to keep thin bright structures",
+    "mode": "the most frequent value (the smallest on a tie, NaN last), for label images",
+    "min": "the smallest value of the window (NaN if it holds one)",
+    "max": "the largest value of the window (NaN if it holds one), e.g. for thin bright lines",
 }
 
 
@@ -106,12 +106,23 @@ def downsample(
         ``"mean"``, ``"nearest"`` (the first pixel of each window), ``"mode"`` (the most
         frequent value, the smallest on a tie), ``"min"`` or ``"max"``. See `METHODS`.
 
+        With floats, NaN is a value like any other for ``"mode"``: all NaNs (whatever
+        their sign or payload) are one value, which wins when it is the most frequent
+        and sorts after every number on a tie, as numpy sorts; ``-0.0`` and ``0.0`` are
+        one value too. ``"min"`` and ``"max"`` propagate NaN, as `numpy.minimum` and
+        `numpy.maximum` do: a window holding a NaN gives NaN. ``"nearest"`` keeps the
+        first pixel, NaN or not.
+
     Returns
     -------
     numpy.ndarray
         The downsampled array, with the same dtype as the input. Integer means are
-        computed exactly, without overflow, and rounded half to even; float means are
-        computed in float64 and stored in the input's float type.
+        computed exactly, without overflow, and rounded half to even. Float means never
+        overflow, lie within each window's minimum and maximum, and are exact for a
+        constant window (any finite value, bit for bit); float16 and float32 are summed
+        in float64, float64 relative to each window's first pixel. A window holding a
+        NaN, or infinities of both signs, averages to NaN; one holding infinities of
+        one sign, to that infinity.
 
     Examples
     --------
@@ -125,6 +136,11 @@ def downsample(
            [4, 6, 7]], dtype=uint8)
     >>> downsample(np.array([1, 1, 2, 2, 2, 7], dtype=np.uint16), 3, method="mode")
     array([1, 2], dtype=uint16)
+    >>> nan = np.nan
+    >>> downsample(np.array([nan, 1, nan, nan, 2, nan, 2, nan]), 4, method="mode")
+    array([nan,  2.])
+    >>> downsample(np.array([nan, 1, 3, 4]), 2, method="max")
+    array([nan,  4.])
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
@@ -176,28 +192,147 @@ def _reduce_full_windows(block: NDArray, factors: Sequence[int], method: str) ->
     # every window form one strided view, as large as the output. Whole-array ufuncs on
     # those views are several times faster than reducing a reshaped (..., f, ..., f) array
     # and release the GIL, so threads can downsample in parallel.
-    views = (
+    views = [
         block[tuple(slice(o, None, f) for o, f in zip(offsets, factors, strict=True))]
         for offsets in itertools.product(*(range(f) for f in factors))
-    )
+    ]
+    slabs = _slabs(views[0].shape)
+    if len(slabs) == 1:
+        return _combine(views, method)
+    # Slab by slab, the accumulator and its temporaries stay in the CPU cache while
+    # every view adds to them: about twice as fast as whole-array passes. Every output
+    # pixel is computed by the same operations either way, so the result is the same.
+    out = np.empty(views[0].shape, dtype=block.dtype)
+    for slab in slabs:
+        out[slab] = _combine([view[slab] for view in views], method)
+    return out
+
+
+# Output pixels per slab: the accumulator, a scratch array and a copy of the first view,
+# 8 bytes each at most, fit in a 512 KiB L2 cache.
+_SLAB_PIXELS = 16_384
+
+
+def _slabs(shape: tuple[int, ...]) -> list[tuple[slice | int, ...]]:
+    """Split an output of ``shape`` into slabs of about `_SLAB_PIXELS` pixels.
+
+    A slab is a run of indices along one axis ``k`` (whole along the axes after it, one
+    index along those before it), ``k`` being the first axis after which a slab fits.
+    """
+    inner = math.prod(shape)
+    for axis, n in enumerate(shape):
+        inner //= n if n else 1
+        if inner <= _SLAB_PIXELS or axis == len(shape) - 1:
+            break
+    step = max(1, _SLAB_PIXELS // max(inner, 1))
+    if math.prod(shape[:axis]) == 1 and step >= shape[axis]:
+        return [tuple(slice(None) for _ in shape)]
+    return [
+        (*outer, slice(start, start + step))
+        for outer in np.ndindex(*shape[:axis])
+        for start in range(0, shape[axis], step)
+    ]
+
+
+def _combine(views: list[NDArray], method: str) -> NDArray:
+    """Reduce the pixels at the same place of ``views`` (one per window offset)."""
     if method in ("min", "max"):
         combine = np.minimum if method == "min" else np.maximum
-        result = next(views).copy()
-        for view in views:
+        result = views[0].copy()
+        for view in views[1:]:
             combine(result, view, out=result)
         return result
-    count = math.prod(factors)
-    accumulator = _mean_accumulator(block.dtype, count)
-    total = next(views).astype(accumulator)
-    for view in views:
+    count = len(views)
+    dtype = views[0].dtype
+    if dtype.kind == "f":
+        return _float_mean(views, count, dtype)
+    accumulator = _mean_accumulator(dtype, count)
+    total = views[0].astype(accumulator)
+    for view in views[1:]:
         np.add(total, view, out=total, casting="unsafe" if accumulator is object else "same_kind")
-    return _divide(total, count, block.dtype)
+    return _divide(total, count, dtype)
+
+
+def _float_mean(views: list[NDArray], count: int, dtype: np.dtype) -> NDArray:
+    """The mean of ``count`` float views: exact for constant windows, never overflowing.
+
+    For every window (``x_0, ..., x_{n-1}`` being its pixels, ``x_0`` its first):
+
+    * Narrow floats (float16, float32) are summed in float64, where the sum of up to
+      2**29 float32 values cannot overflow and ``k * x`` is exact for every ``k <= n``.
+      Rounding is monotonic, so the sum of values in ``[a, b]`` lies in ``[n a, n b]``
+      and the mean is in ``[a, b]``; a constant window sums to ``n x`` exactly and
+      divides back to ``x``.
+    * float64 (and wider, or a narrow float in a window too large for the above) has
+      no wider type that is fast everywhere, so the mean is taken relative to the first
+      pixel: ``x_0 - sum(x_0 - x_i) / n``. A constant window
+      gives ``x_0 - 0 = x_0`` exactly (the sign of a zero included). The distance from
+      the exact mean to ``b`` is ``sum(b - x_i) / n``, at least ``1 / (n (n + 1))`` of
+      ``sum(|x_0 - x_i|)``, while the rounding errors are about ``eps`` times that sum:
+      the result never crosses ``b`` (nor ``a``) for windows below 10**7 pixels.
+    * Windows whose result is not finite hold an infinity or a NaN, or overflowed
+      (``x_0 - x_i`` of huge values of opposite signs); `_careful_float_mean` redoes
+      just those.
+    """
+    if count == 1:
+        return views[0].copy()
+    # Overflow and inf - inf are handled below, not worth a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if _sums_exactly_in_float64(dtype, count):
+            total = views[0].astype(np.float64)
+            for view in views[1:]:
+                np.add(total, view, out=total)
+            total /= count
+            return total.astype(dtype, copy=False)
+        first = views[0].copy()  # read n - 1 times: contiguous is faster
+        total = np.subtract(first, views[1])
+        scratch = np.empty_like(total)
+        for view in views[2:]:
+            np.subtract(first, view, out=scratch)
+            total += scratch
+        total /= count
+        np.subtract(first, total, out=total)
+        # One sum tells whether any window is not finite (it may also overflow: then the
+        # mask below is simply empty).
+        if not np.isfinite(np.add.reduce(total, axis=None)):
+            redo = ~np.isfinite(total)
+            if redo.any():
+                total[redo] = _careful_float_mean(
+                    np.stack([view[redo] for view in views], axis=-1)
+                )
+    return total
+
+
+def _sums_exactly_in_float64(dtype: np.dtype, count: int) -> bool:
+    """Whether float64 holds ``k * x`` exactly for any ``x`` of ``dtype`` and ``k <= count``."""
+    wide, narrow = np.finfo(np.float64), np.finfo(dtype)
+    extra_bits = (count - 1).bit_length()  # ceil(log2(count))
+    return narrow.nmant + extra_bits <= wide.nmant and narrow.maxexp + extra_bits <= wide.maxexp
+
+
+def _careful_float_mean(windows: NDArray) -> NDArray:
+    """The mean of each row of ``windows`` (float64 or wider), whatever its values.
+
+    A row holding an infinity or NaN gives what exact arithmetic would: NaN with a NaN
+    or with infinities of both signs, else the infinity. A row of finite values is
+    scaled by a power of two first, so that no difference nor sum can overflow; the
+    extreme values of such a row are huge, so scaling them is exact.
+    """
+    low, high = windows.min(axis=-1), windows.max(axis=-1)
+    finite = np.isfinite(low) & np.isfinite(high)
+    result = low + high  # the infinity, or NaN, for the rows that hold one
+    rows = windows[finite]
+    count = rows.shape[-1]
+    shift = (2 * count - 1).bit_length()  # 2**shift >= 2 * count: every |x_0 - x_i| sum fits
+    scaled = np.ldexp(rows, -shift)
+    first = scaled[:, 0]
+    offset = np.sum(first[:, None] - scaled[:, 1:], axis=-1) / count
+    result[finite] = np.ldexp(first - offset, shift)
+    return result
 
 
 def _mean_accumulator(dtype: np.dtype, count: int) -> type:
     """The smallest type that holds the sum of ``count`` pixels, plus ``count``, exactly."""
-    if dtype.kind == "f":
-        return np.float64
     largest = max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max)) + 1
     if largest * count < 2**31:
         return np.int32  # 8- and 16-bit images with windows below 2**15 pixels: fastest
@@ -207,12 +342,10 @@ def _mean_accumulator(dtype: np.dtype, count: int) -> type:
 
 
 def _divide(total: NDArray, count: int, dtype: np.dtype) -> NDArray:
-    """The mean from the exact sum: float division, or integer rounding half to even.
+    """The integer mean from the exact sum, rounded half to even.
 
     ``total`` is a scratch array: it may be modified in place.
     """
-    if dtype.kind == "f":
-        return (total / count).astype(dtype)
     if count == 1:
         return total.astype(dtype)
     if count & (count - 1) == 0 and total.dtype != object:
@@ -236,7 +369,7 @@ def _divide(total: NDArray, count: int, dtype: np.dtype) -> NDArray:
 
 
 def _mode(block: NDArray, factors: Sequence[int]) -> NDArray:
-    """Most frequent value per window; on a tie, the smallest."""
+    """Most frequent value per window; on a tie, the smallest (NaN, one value, last)."""
     ndim = block.ndim
     # (n0, n1, ...) -> (n0/f0, f0, n1/f1, f1, ...), then the window axes last, flattened:
     # (out0, out1, ..., window_size).
@@ -248,6 +381,11 @@ def _mode(block: NDArray, factors: Sequence[int]) -> NDArray:
     positions = np.arange(ordered.shape[-1])
     starts = np.ones(ordered.shape, dtype=bool)
     starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
+    if ordered.dtype.kind == "f":
+        # NaN != NaN, but every NaN is the same value here, one run at the end of the
+        # sorted window (numpy sorts NaNs, whatever their sign, after +inf).
+        nan = np.isnan(ordered)
+        starts[..., 1:] &= ~(nan[..., 1:] & nan[..., :-1])
     run_start = np.maximum.accumulate(np.where(starts, positions, 0), axis=-1)
     run_length = positions - run_start
     # argmax returns the first position that reaches the longest run; values are sorted,

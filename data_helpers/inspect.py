@@ -9,6 +9,7 @@ its grid has, how many are actually stored, and how well they compress.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+from zarr.core.sync import sync
 
 __all__ = [
     "ChunkStats",
@@ -31,6 +33,9 @@ __all__ = [
     "print_store_tree",
     "store_tree",
 ]
+
+# The runs of digits in a chunk key: its grid coordinates.
+_NUMBERS = re.compile(r"\d+")
 
 # Files that describe a Zarr node rather than hold chunks: listed first in trees.
 _METADATA_FILES = (".zmetadata", "zarr.json", ".zgroup", ".zarray", ".zattrs")
@@ -324,15 +329,19 @@ class ChunkStats:
     nchunks
         Number of chunks in the grid (each axis: ceil(size / chunk size)).
     nchunks_stored
-        Number of chunks stored, as zarr counts them (``nchunks_initialized``).
-        Chunks never written, or equal to the fill value, are not stored: reading
-        them gives the fill value. With shards, every chunk of a stored shard counts.
+        Number of chunks stored. Chunks never written, or equal to the fill value, are
+        not stored: reading them gives the fill value. With shards, a stored shard
+        counts for every chunk of it that lies inside the array (an edge shard of an
+        array whose shape is not a whole number of shards holds fewer chunks than
+        the others); which of them hold data is written in the shard's index, which
+        is not read. Never more than `nchunks`.
     nshards, nshards_stored
         Shards in the grid and shards stored (files), or None without shards.
     nbytes
         Uncompressed size of the whole array: ``prod(shape) * itemsize``.
     nbytes_stored
-        Bytes the array takes in its store: chunks (or shards) plus metadata.
+        Bytes the array takes in its store: chunks (or shards) plus metadata, and
+        nothing of its neighbours (an array ``"1"`` beside an array ``"10"``).
     compressors
         The compressors of the chunks, e.g. ``("ZstdCodec(level=0, checksum=False)",)``.
     compression_ratio
@@ -468,30 +477,76 @@ def chunk_stats(array: zarr.Array | str | os.PathLike[str]) -> ChunkStats:
     True
     """
     array = _open_array(array)
+    keys, nbytes_stored = _stored_keys(array)
     shards = array.shards
-    nchunks_stored = array.nchunks_initialized
+    chunk_grid = [math.ceil(n / c) for n, c in zip(array.shape, array.chunks, strict=True)]
+    stored = _stored_coordinates(array, keys, shards or array.chunks)
     if shards is None:
         nshards = nshards_stored = None
+        nchunks_stored = len(stored)
     else:
-        # zarr counts every chunk of a stored shard as stored.
-        chunks_per_shard = 1
-        for shard, chunk in zip(shards, array.chunks, strict=True):
-            chunks_per_shard *= shard // chunk
-        nshards = 1
-        for size, shard in zip(array.shape, shards, strict=True):
-            nshards *= -(-size // shard)  # ceiling division
-        nshards_stored = nchunks_stored // chunks_per_shard
+        # A shard at grid position i along an axis holds chunks i*k .. (i+1)*k - 1 of the
+        # k = shard / chunk it can hold; past the end of the array there are none.
+        per_shard = [shard // chunk for shard, chunk in zip(shards, array.chunks, strict=True)]
+        nshards = math.prod(math.ceil(n / s) for n, s in zip(array.shape, shards, strict=True))
+        nshards_stored = len(stored)
+        nchunks_stored = sum(
+            math.prod(min(k, n - i * k) for i, k, n in zip(coords, per_shard, chunk_grid,
+                                                              strict=True))
+            for coords in stored
+        )
     return ChunkStats(
         shape=tuple(array.shape),
         dtype=str(array.dtype),
         zarr_format=array.metadata.zarr_format,
         chunk_shape=tuple(array.chunks),
         shard_shape=None if shards is None else tuple(shards),
-        nchunks=array.nchunks,
+        nchunks=math.prod(chunk_grid),
         nchunks_stored=nchunks_stored,
         nshards=nshards,
         nshards_stored=nshards_stored,
         nbytes=array.nbytes,
-        nbytes_stored=array.nbytes_stored(),
+        nbytes_stored=nbytes_stored,
         compressors=tuple(str(c) for c in array.compressors),
     )
+
+
+async def _list_and_size(store: Any, prefix: str) -> tuple[list[str], int]:
+    keys = [key async for key in store.list_prefix(prefix)]
+    return keys, await store.getsize_prefix(prefix) if keys else 0
+
+
+def _stored_keys(array: zarr.Array) -> tuple[list[str], int]:
+    """The keys stored under ``array`` (relative to it) and their total size in bytes.
+
+    zarr's own ``nchunks_initialized`` and ``nbytes_stored`` match keys by a plain
+    prefix, so an in-memory array ``"1"`` would see the keys of a neighbour ``"10"``
+    (and zarr 3.1 checks each grid key against a list: quadratic in the chunk count).
+    Listing ``"1/"`` finds only the array's own keys, once.
+    """
+    path = array.path
+    prefix = f"{path}/" if path else ""
+    keys, nbytes = sync(_list_and_size(array.store, prefix))
+    return [key[len(prefix):] for key in keys], nbytes
+
+
+def _stored_coordinates(
+    array: zarr.Array, keys: list[str], object_shape: tuple[int, ...]
+) -> list[tuple[int, ...]]:
+    """Grid coordinates of the stored objects (chunks, or shards when sharded) among ``keys``.
+
+    A key counts when the numbers in it are a position inside the grid of objects of
+    ``object_shape`` whose key, as the array encodes it, is that very key (``c/0/3``,
+    or ``0.3`` in Zarr v2); metadata files and anything else do not.
+    """
+    grid = [math.ceil(n / s) for n, s in zip(array.shape, object_shape, strict=True)]
+    encode = array.metadata.encode_chunk_key
+    found = []
+    for key in keys:
+        # A 0-d array has one object, whose key may hold a number anyway ("0" in v2).
+        coords = () if array.ndim == 0 else tuple(int(n) for n in _NUMBERS.findall(key))
+        if (len(coords) == array.ndim
+                and all(i < n for i, n in zip(coords, grid, strict=True))
+                and encode(coords) == key):
+            found.append(coords)
+    return found

@@ -94,6 +94,10 @@ class MultiscaleImage:
     def open(cls, path: str | os.PathLike[str] | zarr.Group) -> MultiscaleImage:
         """Open the first multiscale of an OME-Zarr 0.4 or 0.5 image group.
 
+        Only the image is read: its metadata and the arrays of its levels. Other
+        members of the group, such as a ``labels`` group, play no part: one that
+        ome-zarr-models would refuse does not make the image unreadable.
+
         Parameters
         ----------
         path
@@ -375,26 +379,45 @@ class MultiscaleImage:
 
         The region goes through physical coordinates: along each axis, pixel ``i`` of a
         level with scale ``s`` and translation ``t`` covers ``[t + (i - 0.5) s,
-        t + (i + 0.5) s)``, its centre being at ``t + i s``. The pixels ``[a, b)`` of
-        ``from_level`` thus cover ``[t + (a - 0.5) s, t + (b - 0.5) s)``, and the
-        result holds every pixel of ``to_level`` that overlaps that interval (rounded
-        outward, so the region is always covered), clipped to ``to_level``'s shape.
-        Mapping to a coarser level and back therefore gives a region that contains the
-        first one, except where a coarse level does not reach as far as level 0 (in a
-        ``nearest`` pyramid the last coarse pixel can end half a window short).
+        t + (i + 0.5) s)``, its centre being at ``t + i s``. The result holds every
+        pixel of ``to_level`` that overlaps the region (rounded outward, so the region
+        is always covered; a pixel that only touches it does not count), clipped to
+        ``to_level``'s shape.
+
+        Two levels need not end at the same place: the last pixel of a ``nearest``
+        pyramid's coarse level ends up to half a window before level 0 does, a partial
+        window of a ``mean`` pyramid reaches beyond it. So the first and the last pixel
+        of a level stand for everything beyond its edges, and a region at an edge maps
+        to the edge pixel of the other level, never to nothing. Hence a non-empty region
+        always maps to a non-empty one, and mapping that back gives a region that
+        contains the first one.
 
         Parameters
         ----------
         roi
-            A slice or a tuple of slices in ``from_level`` pixels, as for numpy indexing:
-            missing trailing axes mean the whole axis; steps must be 1.
+            A slice or a sequence of slices in ``from_level`` pixels, read as numpy reads
+            them: ``None`` bounds mean the start or the end, negative bounds count from
+            the end, bounds beyond the level are clipped, and missing trailing axes mean
+            the whole axis. Bounds are integers; steps must be 1 (or ``None``).
         from_level, to_level
             Level numbers (negative ones count from the smallest).
 
         Returns
         -------
         tuple of slice
-            One slice with integer bounds per axis. An empty region stays empty.
+            One ``slice(start, stop)`` with integer bounds per axis. A region that is
+            empty (after clipping: ``slice(5, 5)``, ``slice(9, 3)``, ``slice(50, 60)`` on
+            a 40-pixel axis) stays empty, at the place it maps to.
+
+        Raises
+        ------
+        TypeError
+            When ``roi`` is not a slice or a sequence of slices, or a bound is not an
+            integer.
+        ValueError
+            When ``roi`` has more slices than the level has axes, or a step is not 1.
+        IndexError
+            When a level is out of range.
 
         Examples
         --------
@@ -407,14 +430,17 @@ class MultiscaleImage:
         ...     small = image.roi_to_level((slice(8, 16), slice(3, 5)), 0, 2)
         ...     print(small)
         ...     print(image.roi_to_level(small, 2, 0))
+        ...     print(image.roi_to_level((slice(-4, None),), 0, 1))
         (slice(2, 4, None), slice(0, 2, None))
         (slice(8, 16, None), slice(0, 8, None))
+        (slice(30, 32, None), slice(0, 32, None))
         """
         source, target = self._index(from_level), self._index(to_level)
         region = _normalize_roi(roi, self.shapes[source])
         return tuple(
             _map_interval(
-                region[axis], self.scale(source)[axis], self.translation(source)[axis],
+                region[axis], self.shapes[source][axis],
+                self.scale(source)[axis], self.translation(source)[axis],
                 self.scale(target)[axis], self.translation(target)[axis],
                 self.shapes[target][axis],
             )
@@ -506,17 +532,37 @@ def _local_path(group: zarr.Group) -> Path | None:
 
 
 def _normalize_roi(roi: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
-    """``(start, stop)`` per axis from a slice or tuple of slices, as numpy reads them."""
+    """``(start, stop)`` per axis from a slice or sequence of slices, as numpy reads them.
+
+    ``start <= stop`` always: an empty slice such as ``slice(9, 3)`` becomes ``(9, 9)``.
+    """
     if isinstance(roi, slice):
         roi = (roi,)
-    if not isinstance(roi, Sequence) or not all(isinstance(s, slice) for s in roi):
-        raise TypeError(f"roi must be a slice or a tuple of slices, got {roi!r}")
+    if (not isinstance(roi, Sequence) or isinstance(roi, str)
+            or not all(isinstance(s, slice) for s in roi)):
+        raise TypeError(
+            f"roi must be a slice or a tuple of slices (one per axis), got {roi!r}"
+        )
     if len(roi) > len(shape):
-        raise ValueError(f"roi={roi!r} has {len(roi)} slices but the level has {len(shape)} axes")
+        raise ValueError(
+            f"roi={roi!r} has {len(roi)} slices but the level has {len(shape)} axes; "
+            "give at most one slice per axis"
+        )
     bounds = []
     for sl, n in zip((*roi, *[slice(None)] * (len(shape) - len(roi))), shape, strict=True):
+        for name in ("start", "stop", "step"):
+            value = getattr(sl, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | np.integer)
+            ):
+                raise TypeError(
+                    f"roi={roi!r}: slice {name} must be an integer or None, got {value!r}"
+                )
         if sl.step not in (None, 1):
-            raise ValueError(f"roi slices must have step 1, got {sl!r}")
+            raise ValueError(
+                f"roi={roi!r}: slices must have step 1 (or None), got {sl!r}; take every "
+                "n-th pixel of the mapped region instead"
+            )
         start, stop, _ = sl.indices(n)
         bounds.append((start, max(start, stop)))
     return tuple(bounds)
@@ -530,23 +576,35 @@ def _snap(value: float) -> float:
 
 
 def _map_interval(
-    bounds: tuple[int, int], scale_from: float, shift_from: float,
+    bounds: tuple[int, int], size_from: int, scale_from: float, shift_from: float,
     scale_to: float, shift_to: float, size_to: int,
 ) -> slice:
-    """The pixels ``[start, stop)`` of the target level that overlap ``bounds``."""
+    """The pixels ``[start, stop)`` of the target level that overlap ``bounds``.
+
+    The edge pixels of both levels stand for everything beyond the level's edges.
+    """
     start, stop = bounds
-    # Physical interval of the source pixels, then in target pixel units, where target
-    # pixel j covers [j - 0.5, j + 0.5).
-    low = (shift_from + (start - 0.5) * scale_from - shift_to) / scale_to
-    high = (shift_from + (stop - 0.5) * scale_from - shift_to) / scale_to
+
+    def to_target(edge: int) -> float:
+        """A source pixel edge, in target pixel units (target pixel j: [j - .5, j + .5))."""
+        return (shift_from + (edge - 0.5) * scale_from - shift_to) / scale_to
+
     # Pixel j overlaps [low, high) when j + 0.5 > low and j - 0.5 < high (touching edges
     # do not count), hence the first and one-past-the-last overlapping pixels:
-    first = math.floor(_snap(low - 0.5)) + 1
-    last = math.ceil(_snap(high + 0.5))
-    if stop == start:
-        last = first  # an empty region stays empty, at the place it maps to
-    first = min(max(first, 0), size_to)
-    return slice(first, min(max(last, first), size_to))
+    first = math.floor(_snap(to_target(start) - 0.5)) + 1
+    if stop == start:  # an empty region stays empty, at the place it maps to
+        first = min(max(first, 0), size_to)
+        return slice(first, first)
+    last = math.ceil(_snap(to_target(stop) + 0.5))
+    # The source's edge pixels reach out to everything beyond them...
+    if start == 0:
+        first = min(first, 0)
+    if stop == size_from:
+        last = max(last, size_to)
+    # ... and so do the target's: a region past an edge of the target maps to its edge
+    # pixel. The interval is not empty, so last > first before clipping.
+    first = min(max(first, 0), max(size_to - 1, 0))
+    return slice(first, min(max(last, first + 1), size_to))
 
 
 def _shape_text(shape: Sequence[int]) -> str:

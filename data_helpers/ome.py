@@ -502,9 +502,44 @@ def _open_group(group: str | Path | zarr.Group) -> zarr.Group:
 
 
 def _load_model(group: zarr.Group) -> ImageV04 | ImageV05:
+    """The ome-zarr-models model of the image in ``group``: its metadata and level arrays.
+
+    ``Image.from_zarr`` of ome-zarr-models 1.7 also loads and validates the image's
+    optional ``labels`` group, so a labels group it does not accept made a good image
+    unreadable: ome-zarr-py 0.18.0 writes ``labels/zarr.json`` as ``{"ome": {"labels":
+    [...]}}``, without the ``version`` ome-zarr-models requires. The labels are not part
+    of the image: the model is built as ``from_zarr`` builds it (the group's attributes,
+    and an array spec for every level the multiscales name), without the labels group,
+    and validated the same way when it is made.
+    """
+    # Imported here, beside their only use (the rest of the module builds images).
+    from ome_zarr_models.v04.image import ImageAttrs as ImageAttrsV04
+    from ome_zarr_models.v05.image import ImageAttrs as ImageAttrsV05
+    from pydantic_zarr.v2 import GroupSpec as GroupSpecV2
+    from pydantic_zarr.v3 import GroupSpec as GroupSpecV3
+
+    attributes = group.attrs.asdict()
     if group.metadata.zarr_format == 2:
-        return ImageV04.from_zarr(group)
-    return ImageV05.from_zarr(group)
+        image_cls, ome_attributes = ImageV04, ImageAttrsV04.model_validate(attributes)
+        array_spec, group_spec = ArraySpecV2, GroupSpecV2
+    else:
+        if "ome" not in attributes:
+            raise ValueError(
+                f"the attributes of a Zarr v3 OME-Zarr image hold an 'ome' key, but this "
+                f"group's attributes have only {sorted(attributes)}"
+            )
+        image_cls, ome_attributes = ImageV05, ImageAttrsV05.model_validate(attributes["ome"])
+        array_spec, group_spec = ArraySpecV3, GroupSpecV3
+    levels = {}
+    for path in ome_attributes.get_array_paths():
+        node = group.get(path)
+        if not isinstance(node, zarr.Array):
+            what = "nothing" if node is None else "a group"
+            raise ValueError(
+                f"the multiscales name the level {path!r}, but {what} is at that path"
+            )
+        levels["/" + path.strip("/")] = array_spec.from_zarr(node)
+    return image_cls(attributes=attributes, members=group_spec.from_flat(levels).members)
 
 
 def _vector(transforms, kind: str, ndim: int, default: float) -> list[float]:
@@ -569,9 +604,12 @@ def _schema_registry() -> Registry:
     return Registry().with_resources(resources)
 
 
-def _strict_schema_errors(attributes: dict[str, Any], version: str) -> list[str]:
+def _strict_schema_errors(
+    attributes: dict[str, Any], version: str, strict: bool = True
+) -> list[str]:
     registry = _schema_registry()
-    schema = registry.contents(f"https://ngff.openmicroscopy.org/{version}/schemas/strict_image.schema")
+    name = "strict_image" if strict else "image"
+    schema = registry.contents(f"https://ngff.openmicroscopy.org/{version}/schemas/{name}.schema")
     validator = Draft202012Validator(schema, registry=registry)
     return [
         f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
@@ -579,11 +617,27 @@ def _strict_schema_errors(attributes: dict[str, Any], version: str) -> list[str]
     ]
 
 
-def validate(group: str | Path | zarr.Group) -> ImageV04 | ImageV05:
-    """Validate an OME-Zarr image with ome-zarr-models and the strict OME-NGFF schema.
+def validate(group: str | Path | zarr.Group, *, strict: bool = True) -> ImageV04 | ImageV05:
+    """Validate an OME-Zarr image with ome-zarr-models and the OME-NGFF JSON schema.
 
-    Returns the ome-zarr-models model of the image; raises `ValueError` listing what is
-    wrong otherwise.
+    What is validated is the image: its metadata and the arrays of its levels. Other
+    members of the group, such as a ``labels`` group, are not part of it.
+
+    Parameters
+    ----------
+    group
+        The image's directory, or an open Zarr group.
+    strict
+        Check against the OME-NGFF *strict* image schema (the default), which also
+        requires the fields the specification only recommends (a multiscale's
+        ``name``, ``type`` and ``metadata``, as this package writes them), or, with
+        False, against the image schema itself: what every valid image has, such as
+        those ome-zarr-py writes.
+
+    Returns
+    -------
+    ome_zarr_models.v04.Image or ome_zarr_models.v05.Image
+        The model of the image; `ValueError` listing what is wrong otherwise.
 
     Examples
     --------
@@ -592,6 +646,8 @@ def validate(group: str | Path | zarr.Group) -> ImageV04 | ImageV05:
     >>> validate(create_image(zarr.storage.MemoryStore(), model)).ome_zarr_version
     '0.5'
     """
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be True or False, got {strict!r}")
     opened = _open_group(group)
     try:
         model = _load_model(opened)
@@ -599,10 +655,11 @@ def validate(group: str | Path | zarr.Group) -> ImageV04 | ImageV05:
         raise ValueError(f"not a valid OME-Zarr image: {error}") from error
     # As stored: a JSON round trip turns in-memory tuples into the arrays JSON has.
     attributes = json.loads(json.dumps(opened.attrs.asdict()))
-    errors = _strict_schema_errors(attributes, model.ome_zarr_version)
+    errors = _strict_schema_errors(attributes, model.ome_zarr_version, strict)
     if errors:
+        schema = "strict OME-NGFF schema" if strict else "OME-NGFF image schema"
         raise ValueError(
-            f"OME-Zarr {model.ome_zarr_version} image fails the strict OME-NGFF schema:\n  "
+            f"OME-Zarr {model.ome_zarr_version} image fails the {schema}:\n  "
             + "\n  ".join(errors)
         )
     return model

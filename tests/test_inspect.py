@@ -267,6 +267,75 @@ def test_chunk_stats_of_a_sharded_array(tmp_path):
     assert stats.nbytes_stored == walk_totals(path)[1]
 
 
+@pytest.mark.parametrize(
+    ("zarr_format", "encoding"),
+    [(2, {"name": "v2", "separator": "."}), (2, {"name": "v2", "separator": "/"}),
+     (3, {"name": "default"}),
+     (3, {"name": "default", "separator": "."}), (3, {"name": "v2", "separator": "."})],
+    ids=["v2-dot", "v2-slash", "v3-default", "v3-default-dot", "v3-v2-encoding"],
+)
+def test_chunk_stats_counts_partial_edge_chunks_in_every_key_encoding(
+    tmp_path, zarr_format, encoding
+):
+    path = tmp_path / "edges.zarr"
+    z = zarr.create_array(path, shape=(7, 5, 3), chunks=(3, 2, 3), dtype="int16",
+                          zarr_format=zarr_format, fill_value=0, chunk_key_encoding=encoding)
+    z[6, 4, 2] = 1  # the corner chunk, 1 x 1 x 3 pixels of the array
+    z[:3, :2, :] = 2
+    stats = chunk_stats(path)
+    assert stats.nchunks == 3 * 3 * 1
+    assert stats.nchunks_stored == 2 == len(chunk_files(path))
+    assert stats.nbytes_stored == walk_totals(path)[1]
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_chunk_stats_of_empty_and_zero_dimensional_arrays(zarr_format):
+    empty = zarr.create_array({}, shape=(0, 5), chunks=(2, 2), dtype="uint8",
+                              zarr_format=zarr_format)
+    stats = chunk_stats(empty)
+    assert (stats.nchunks, stats.nchunks_stored, stats.fraction_stored) == (0, 0, 0.0)
+    scalar = zarr.create_array({}, shape=(), dtype="uint8", zarr_format=zarr_format,
+                               fill_value=0)
+    assert (chunk_stats(scalar).nchunks, chunk_stats(scalar).nchunks_stored) == (1, 0)
+    scalar[()] = 7
+    assert (chunk_stats(scalar).nchunks, chunk_stats(scalar).nchunks_stored) == (1, 1)
+
+
+def test_chunk_stats_of_an_empty_sharded_array():
+    z = zarr.create_array({}, shape=(0, 9), chunks=(2, 2), shards=(4, 4), dtype="uint8")
+    stats = chunk_stats(z)
+    assert (stats.nchunks, stats.nshards, stats.nchunks_stored, stats.nshards_stored) == (
+        0, 0, 0, 0)
+
+
+def test_chunk_stats_of_a_sharded_array_in_a_group(tmp_path):
+    group = zarr.open_group(tmp_path / "image.zarr", mode="w", zarr_format=3)
+    z = group.create_array("0", shape=(9, 7), chunks=(2, 3), shards=(4, 6), dtype="uint8",
+                           fill_value=0)
+    z[8, 6] = 1  # the corner shard: 1 x 1 of its 2 x 2 chunks are inside the array
+    stats = chunk_stats(tmp_path / "image.zarr" / "0")
+    assert (stats.nchunks, stats.nshards) == (5 * 3, 3 * 2)
+    assert (stats.nshards_stored, stats.nchunks_stored) == (1, 1)
+    z[...] = 1
+    stats = chunk_stats(z)
+    assert (stats.nshards_stored, stats.nchunks_stored, stats.fraction_stored) == (6, 15, 1.0)
+
+
+def test_chunk_stats_sees_only_its_own_array_beside_a_longer_name():
+    # In a memory store, zarr 3.1's own counts match "1" as a plain prefix of "10/...":
+    # nchunks_initialized raised ValueError and nbytes_stored added the neighbour's bytes.
+    group = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
+    one = group.create_array("1", shape=(4,), chunks=(2,), dtype="uint8", compressors=None)
+    one[...] = 1
+    alone = chunk_stats(one)
+    ten = group.create_array("10", shape=(400,), chunks=(2,), dtype="uint8", compressors=None)
+    ten[...] = 1
+    beside = chunk_stats(one)
+    assert beside == alone
+    assert (beside.nchunks_stored, chunk_stats(ten).nchunks_stored) == (2, 200)
+    assert beside.nbytes_stored < chunk_stats(ten).nbytes_stored
+
+
 def test_chunk_stats_of_an_in_memory_array():
     z = zarr.create_array({}, shape=(8, 8), chunks=(4, 4), dtype="int32", compressors=None)
     z[:4, :] = 1

@@ -135,6 +135,67 @@ def test_open_refuses_what_is_not_a_multiscale(tmp_path: Path) -> None:
         MultiscaleImage.open(42)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("zarr_version", [2, 3])
+@pytest.mark.parametrize("problem", ["missing label", "float label", "not a multiscale"])
+def test_a_broken_labels_group_does_not_break_the_image(
+    tmp_path: Path, zarr_version: int, problem: str
+) -> None:
+    # ome-zarr-models validates an image's labels group with the image; the image is
+    # read, and validated, on its own.
+    dest = tmp_path / "image.zarr"
+    data = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+    build_pyramid(data, dest, axes="yx", chunks=(16, 16), zarr_version=zarr_version)
+    root = zarr.open_group(dest, mode="r+")
+    labels = root.create_group("labels")
+    names = ["ghost"] if problem == "missing label" else ["cells"]
+    ome_attrs: dict[str, Any] = {"labels": names}
+    labels.attrs.put(ome_attrs if zarr_version == 2 else {"ome": {"version": "0.5", **ome_attrs}})
+    if problem != "missing label":
+        cells = labels.create_group("cells")
+        dtype = "float32" if problem == "float label" else "uint8"
+        cells.create_array("0", shape=(32, 32), dtype=dtype)
+        if problem == "float label":
+            multiscale = {"axes": [{"name": a, "type": "space"} for a in "yx"], "datasets": [
+                {"path": "0", "coordinateTransformations": [{"type": "scale",
+                                                             "scale": [1.0, 1.0]}]}]}
+            if zarr_version == 2:
+                cells.attrs.put({"multiscales": [{**multiscale, "version": "0.4"}],
+                                 "image-label": {"version": "0.4"}})
+            else:
+                cells.attrs.put({"ome": {"version": "0.5", "multiscales": [multiscale],
+                                         "image-label": {"version": "0.5"}}})
+    image = MultiscaleImage.open(dest)
+    np.testing.assert_array_equal(image.level(0)[...], data)
+    assert ome.validate(dest).ome_zarr_version == image.version
+
+
+def test_open_ignores_members_that_are_not_levels_and_reads_nested_paths(tmp_path: Path) -> None:
+    dest = tmp_path / "nested.zarr"
+    specs = [ArraySpecV3.from_array(np.zeros(shape, "u1"), dimension_names=("y", "x"))
+             for shape in [(8, 6), (4, 3)]]
+    model = ImageV05.new(array_specs=specs, paths=["levels/0", "levels/1"],
+                         axes=[AxisV05(name=n, type="space") for n in "yx"],
+                         scales=[[1.0, 1.0], [2.0, 2.0]], translations=[[0.0, 0.0], [0.5, 0.5]])
+    root = model.to_zarr(zarr.storage.LocalStore(dest), path="")
+    root.create_array("thumbnail", shape=(2, 2), dtype="u1")
+    root.create_group("extra").create_array("0", shape=(1,), dtype="f4")
+    image = MultiscaleImage.open(dest)
+    assert image.metadata.paths == ("levels/0", "levels/1")
+    assert image.shapes == [(8, 6), (4, 3)]
+
+
+def test_open_names_a_level_that_is_missing_or_a_group(tmp_path: Path) -> None:
+    dest = tmp_path / "holes.zarr"
+    build_pyramid(np.zeros((16, 16), np.uint8), dest, axes="yx", chunks=(8, 8), zarr_version=3)
+    root = zarr.open_group(dest, mode="r+")
+    del root["1"]
+    with pytest.raises(ValueError, match="name the level '1', but nothing is at that path"):
+        MultiscaleImage.open(dest)
+    root.create_group("1")
+    with pytest.raises(ValueError, match="name the level '1', but a group is at that path"):
+        MultiscaleImage.open(dest)
+
+
 # -- levels ------------------------------------------------------------------------------
 
 
@@ -307,9 +368,36 @@ def test_empty_roi_stays_empty(pyramid: MultiscaleImage) -> None:
     assert mapped[1].start == mapped[1].stop
 
 
+def test_roi_bounds_are_read_as_numpy_reads_them(pyramid: MultiscaleImage) -> None:
+    # Level 0 is (2, 40, 64, 48); level 1 is (2, 20, 32, 24).
+    whole = (slice(0, 2), slice(0, 20), slice(0, 32), slice(0, 24))
+    assert pyramid.roi_to_level((slice(None), slice(None, None, None)), 0, 1) == whole
+    assert pyramid.roi_to_level([slice(0, 2), slice(np.int64(-40), np.int32(40))], 0, 1) \
+        == whole
+    # Negative bounds count from the end, beyond the level they are clipped.
+    assert pyramid.roi_to_level((slice(None), slice(-6, -2)), 0, 1)[1] == slice(17, 19)
+    assert pyramid.roi_to_level((slice(None), slice(-100, 3)), 0, 1)[1] == slice(0, 2)
+    # Empty regions, as numpy has them, stay empty where they map to.
+    for empty, where in [(slice(9, 3), 4), (slice(50, 60), 20), (slice(-1, -3), 19)]:
+        assert pyramid.roi_to_level((slice(None), empty), 0, 1)[1] == slice(where, where)
+    # A non-empty region at an edge never maps to nothing, whatever the levels.
+    assert pyramid.roi_to_level((slice(None), slice(39, 40)), 0, -1)[1] == slice(4, 5)
+    assert pyramid.roi_to_level((slice(None), slice(0, 1)), -1, 0)[1] == slice(0, 8)
+
+
 def test_roi_errors(pyramid: MultiscaleImage) -> None:
     with pytest.raises(ValueError, match="step 1"):
         pyramid.roi_to_level((slice(0, 10, 2),), 0, 1)
+    with pytest.raises(ValueError, match=r"roi=.*step 1.*slice\(10, 0, -1\)"):
+        pyramid.roi_to_level((slice(10, 0, -1),), 0, 1)
+    with pytest.raises(TypeError, match=r"slice start must be an integer or None, got 1\.5"):
+        pyramid.roi_to_level((slice(1.5, 3),), 0, 1)
+    with pytest.raises(TypeError, match="slice stop must be an integer or None, got True"):
+        pyramid.roi_to_level((slice(0, True),), 0, 1)
+    with pytest.raises(TypeError, match="slice step must be an integer or None"):
+        pyramid.roi_to_level((slice(0, 4, "1"),), 0, 1)
+    with pytest.raises(TypeError, match="tuple of slices"):
+        pyramid.roi_to_level("0:4", 0, 1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="has 5 slices"):
         pyramid.roi_to_level((slice(None),) * 5, 0, 1)
     with pytest.raises(TypeError, match="tuple of slices"):
@@ -360,7 +448,6 @@ def test_roi_covers_the_region_and_no_more(
     wanted = physical(image, source, roi)
     got = physical(image, target, mapped)
     extent = physical(image, target, tuple(slice(0, n) for n in image.shapes[target]))
-    clipped = []
     for axis, ((lo, hi), (glo, ghi)) in enumerate(zip(wanted, got, strict=True)):
         size = image.shapes[target][axis]
         step = image.scale(target)[axis]
@@ -368,17 +455,17 @@ def test_roi_covers_the_region_and_no_more(
         # Covered, unless the region reaches past the target level's own extent.
         assert glo <= max(lo, edge_lo) + 1e-9
         assert ghi >= min(hi, edge_hi) - 1e-9
-        # And no more: the first and the last mapped pixels both overlap the region.
-        assert glo + step > lo + 1e-9 or mapped[axis].start == 0
-        assert ghi - step < hi - 1e-9 or mapped[axis].stop == size
-        clipped.append(lo < edge_lo - 1e-9 or hi > edge_hi + 1e-9)
-    # Going back gives a region that still covers the original one, on every axis
-    # where the target level's extent held the region (a nearest pyramid's coarse
-    # levels end up to half a window short of level 0).
+        # And no more: the first and the last mapped pixels both overlap the region,
+        # unless they are edge pixels, which also stand for what lies beyond the edge.
+        assert glo + step > lo + 1e-9 or mapped[axis].start in (0, size - 1)
+        assert ghi - step < hi - 1e-9 or mapped[axis].stop in (1, size)
+        assert 0 <= mapped[axis].start < mapped[axis].stop <= size  # never empty
+    # Going back gives a region that still covers the original one, even where the
+    # target level's extent does not reach as far (a nearest pyramid's coarse levels end
+    # up to half a window short of level 0): edge pixels stand for what lies beyond.
     back = image.roi_to_level(mapped, target, source)
-    for original, returned, was_clipped in zip(roi, back, clipped, strict=True):
-        if not was_clipped:
-            assert returned.start <= original.start and returned.stop >= original.stop
+    for original, returned in zip(roi, back, strict=True):
+        assert returned.start <= original.start and returned.stop >= original.stop
 
 
 @settings(max_examples=50, deadline=None)
