@@ -80,10 +80,11 @@ def is_zarr_store(path: Path) -> bool:
     """
     if path.is_symlink() or not path.is_dir():
         return False
-    names = [entry.name for entry in os.scandir(path)]
-    if not _ZARR_METADATA.intersection(names):
+    with os.scandir(path) as scan:
+        entries = list(scan)
+    if not _ZARR_METADATA.intersection(entry.name for entry in entries):
         return False
-    for entry in os.scandir(path):
+    for entry in entries:
         if entry.name in _ZARR_METADATA or _HIDDEN_TEMPORARY.match(entry.name):
             continue
         if entry.is_symlink():
@@ -363,9 +364,11 @@ def _remove_stale_staging(path: Path) -> None:
     renames of a commit) may be the only copy of the previous store: it is left alone.
     """
     pattern = re.compile(rf"^\.{re.escape(path.name)}\.[0-9a-f]{{32}}\.partial$")
-    for entry in os.scandir(path.parent):
-        if pattern.match(entry.name) and entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
+    with os.scandir(path.parent) as scan:
+        stale = [entry.path for entry in scan
+                 if pattern.match(entry.name) and entry.is_dir(follow_symlinks=False)]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class Destination:

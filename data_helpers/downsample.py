@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from data_helpers._checks import as_int, as_ints, one_of
 
 __all__ = ["METHODS", "Method", "downsample", "downsampled_shape", "normalize_factors"]
 
@@ -54,25 +56,10 @@ def normalize_factors(factors: int | Sequence[int], ndim: int) -> tuple[int, ...
     >>> normalize_factors((1, 2, 2), 3)
     (1, 2, 2)
     """
-    if isinstance(factors, bool):
-        raise TypeError(f"factors must be an int or a sequence of ints, got {factors!r}")
-    if isinstance(factors, int | np.integer):
-        per_axis = (int(factors),) * ndim
-    elif isinstance(factors, Sequence | np.ndarray):
-        per_axis = tuple(factors)
-        if len(per_axis) != ndim:
-            raise ValueError(
-                f"factors={factors!r} has {len(per_axis)} entries but the array has "
-                f"{ndim} axes; give one factor per axis or a single int"
-            )
-        if not all(isinstance(f, int | np.integer) and not isinstance(f, bool) for f in per_axis):
-            raise TypeError(f"factors must be integers, got {factors!r}")
-        per_axis = tuple(int(f) for f in per_axis)
-    else:
-        raise TypeError(f"factors must be an int or a sequence of ints, got {factors!r}")
-    if any(f < 1 for f in per_axis):
-        raise ValueError(f"factors must be >= 1 (1 leaves an axis alone), got {factors!r}")
-    return per_axis
+    accepted = f"an integer >= 1, or one per axis of the array ({ndim})"
+    if isinstance(factors, Sequence | np.ndarray):
+        return as_ints("factors", factors, ndim, minimum=1, accepted=accepted)
+    return (as_int("factors", factors, minimum=1, accepted=accepted),) * ndim
 
 
 def downsampled_shape(shape: Sequence[int], factors: int | Sequence[int]) -> tuple[int, ...]:
@@ -91,7 +78,7 @@ def downsampled_shape(shape: Sequence[int], factors: int | Sequence[int]) -> tup
 
 def downsample(
     array: ArrayLike, factors: int | Sequence[int], method: Method = "mean"
-) -> NDArray:
+) -> NDArray[Any]:
     """Reduce every window of ``factors`` pixels to one pixel.
 
     Parameters
@@ -142,8 +129,7 @@ def downsample(
     >>> downsample(np.array([nan, 1, 3, 4]), 2, method="max")
     array([nan,  4.])
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    one_of("method", method, METHODS)
     data = np.asarray(array)
     if data.ndim == 0:
         raise ValueError("array must have at least one axis, got a 0-d array (a scalar)")
@@ -152,7 +138,9 @@ def downsample(
             f"array must hold booleans, integers or floats, got dtype {data.dtype}"
         )
     if method == "mean" and data.dtype.kind == "b":
-        raise TypeError("method='mean' needs numbers, got a boolean array; use 'mode' or 'max'")
+        raise ValueError(
+            "method='mean' needs numbers, but the array holds booleans; use 'mode' or 'max'"
+        )
     per_axis = normalize_factors(factors, data.ndim)
 
     if method == "nearest":
@@ -168,7 +156,9 @@ def downsample(
     return out
 
 
-def _regions(shape: Sequence[int], factors: Sequence[int]):
+def _regions(
+    shape: Sequence[int], factors: Sequence[int]
+) -> Iterator[tuple[tuple[slice, slice, int], ...]]:
     """Yield, per region, ``(source slice, output slice, factor)`` for every axis.
 
     Along each axis there is an interior part tiled by full windows and, when ``f``
@@ -184,7 +174,7 @@ def _regions(shape: Sequence[int], factors: Sequence[int]):
     yield from itertools.product(*per_axis)
 
 
-def _reduce_full_windows(block: NDArray, factors: Sequence[int], method: str) -> NDArray:
+def _reduce_full_windows(block: NDArray[Any], factors: Sequence[int], method: str) -> NDArray[Any]:
     """Reduce a block whose every axis is a whole number of windows."""
     if method == "mode":
         return _mode(block, factors)
@@ -234,7 +224,7 @@ def _slabs(shape: tuple[int, ...]) -> list[tuple[slice | int, ...]]:
     ]
 
 
-def _combine(views: list[NDArray], method: str) -> NDArray:
+def _combine(views: list[NDArray[Any]], method: str) -> NDArray[Any]:
     """Reduce the pixels at the same place of ``views`` (one per window offset)."""
     if method in ("min", "max"):
         combine = np.minimum if method == "min" else np.maximum
@@ -247,13 +237,13 @@ def _combine(views: list[NDArray], method: str) -> NDArray:
     if dtype.kind == "f":
         return _float_mean(views, count, dtype)
     accumulator = _mean_accumulator(dtype, count)
-    total = views[0].astype(accumulator)
+    total: NDArray[Any] = views[0].astype(accumulator)
     for view in views[1:]:
         np.add(total, view, out=total, casting="unsafe" if accumulator is object else "same_kind")
     return _divide(total, count, dtype)
 
 
-def _float_mean(views: list[NDArray], count: int, dtype: np.dtype) -> NDArray:
+def _float_mean(views: list[NDArray[Any]], count: int, dtype: np.dtype) -> NDArray[Any]:
     """The mean of ``count`` float views: exact for constant windows, never overflowing.
 
     For every window (``x_0, ..., x_{n-1}`` being its pixels, ``x_0`` its first):
@@ -279,7 +269,7 @@ def _float_mean(views: list[NDArray], count: int, dtype: np.dtype) -> NDArray:
     # Overflow and inf - inf are handled below, not worth a warning.
     with np.errstate(over="ignore", invalid="ignore"):
         if _sums_exactly_in_float64(dtype, count):
-            total = views[0].astype(np.float64)
+            total: NDArray[Any] = views[0].astype(np.float64)
             for view in views[1:]:
                 np.add(total, view, out=total)
             total /= count
@@ -310,7 +300,7 @@ def _sums_exactly_in_float64(dtype: np.dtype, count: int) -> bool:
     return narrow.nmant + extra_bits <= wide.nmant and narrow.maxexp + extra_bits <= wide.maxexp
 
 
-def _careful_float_mean(windows: NDArray) -> NDArray:
+def _careful_float_mean(windows: NDArray[Any]) -> NDArray[Any]:
     """The mean of each row of ``windows`` (float64 or wider), whatever its values.
 
     A row holding an infinity or NaN gives what exact arithmetic would: NaN with a NaN
@@ -320,7 +310,7 @@ def _careful_float_mean(windows: NDArray) -> NDArray:
     """
     low, high = windows.min(axis=-1), windows.max(axis=-1)
     finite = np.isfinite(low) & np.isfinite(high)
-    result = low + high  # the infinity, or NaN, for the rows that hold one
+    result: NDArray[Any] = low + high  # the infinity, or NaN, for the rows that hold one
     rows = windows[finite]
     count = rows.shape[-1]
     shift = (2 * count - 1).bit_length()  # 2**shift >= 2 * count: every |x_0 - x_i| sum fits
@@ -341,7 +331,7 @@ def _mean_accumulator(dtype: np.dtype, count: int) -> type:
     return object  # 64-bit integers: Python integers are exact at any size
 
 
-def _divide(total: NDArray, count: int, dtype: np.dtype) -> NDArray:
+def _divide(total: NDArray[Any], count: int, dtype: np.dtype) -> NDArray[Any]:
     """The integer mean from the exact sum, rounded half to even.
 
     ``total`` is a scratch array: it may be modified in place.
@@ -365,10 +355,11 @@ def _divide(total: NDArray, count: int, dtype: np.dtype) -> NDArray:
     remainder = total - quotient * count
     # Round half to even: up when more than half, and on exactly half when odd.
     round_up = (2 * remainder > count) | ((2 * remainder == count) & (quotient % 2 == 1))
-    return (quotient + round_up).astype(dtype)
+    rounded: NDArray[Any] = (quotient + round_up).astype(dtype)
+    return rounded
 
 
-def _mode(block: NDArray, factors: Sequence[int]) -> NDArray:
+def _mode(block: NDArray[Any], factors: Sequence[int]) -> NDArray[Any]:
     """Most frequent value per window; on a tie, the smallest (NaN, one value, last)."""
     ndim = block.ndim
     # (n0, n1, ...) -> (n0/f0, f0, n1/f1, f1, ...), then the window axes last, flattened:

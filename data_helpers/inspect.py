@@ -25,6 +25,8 @@ from rich.text import Text
 from rich.tree import Tree
 from zarr.core.sync import sync
 
+from data_helpers._checks import as_int, as_path
+
 __all__ = [
     "ChunkStats",
     "chunk_stats",
@@ -63,10 +65,7 @@ def format_bytes(n_bytes: int) -> str:
     >>> format_bytes(3 * 2**30)
     '3.0 GiB'
     """
-    if isinstance(n_bytes, bool) or not isinstance(n_bytes, int):
-        raise TypeError(f"n_bytes must be an integer >= 0, got {n_bytes!r}")
-    if n_bytes < 0:
-        raise ValueError(f"n_bytes must be an integer >= 0, got {n_bytes!r}")
+    n_bytes = as_int("n_bytes", n_bytes, minimum=0)
     if n_bytes < 1024:
         return f"{n_bytes} B"
     value = float(n_bytes)
@@ -79,11 +78,9 @@ def format_bytes(n_bytes: int) -> str:
 
 def _check_path(path: Any, name: str = "path") -> Path:
     """Return ``path`` as a Path that exists, or raise a clear error."""
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"{name} must be a str or path-like, got {type(path)!r}")
-    result = Path(path)
+    result = as_path(name, path)
     if not result.exists():
-        raise FileNotFoundError(f"{name} does not exist: {str(path)!r}")
+        raise FileNotFoundError(f"{name}={str(path)!r} does not exist")
     return result
 
 
@@ -208,9 +205,7 @@ def _add_children(tree: Tree, entry: _Entry, depth: int, max_depth: int, max_ent
 
 
 def _check_limit(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
+    return as_int(name, value, minimum=minimum)
 
 
 def store_tree(path: str | os.PathLike[str], *, max_depth: int = 3, max_entries: int = 5) -> Tree:
@@ -428,7 +423,7 @@ class ChunkStats:
         return self.as_table()
 
 
-def _open_array(array: Any) -> zarr.Array:
+def _open_array(array: Any) -> zarr.Array[Any]:
     """``array`` if it is a zarr array, else open the array stored at that path."""
     if isinstance(array, zarr.Array):
         return array
@@ -453,7 +448,7 @@ def _open_array(array: Any) -> zarr.Array:
     return node
 
 
-def chunk_stats(array: zarr.Array | str | os.PathLike[str]) -> ChunkStats:
+def chunk_stats(array: zarr.Array[Any] | str | os.PathLike[str]) -> ChunkStats:
     """Chunk statistics of a Zarr v2 or v3 array, sharded or not.
 
     Parameters
@@ -516,7 +511,7 @@ async def _list_and_size(store: Any, prefix: str) -> tuple[list[str], int]:
     return keys, await store.getsize_prefix(prefix) if keys else 0
 
 
-def _stored_keys(array: zarr.Array) -> tuple[list[str], int]:
+def _stored_keys(array: zarr.Array[Any]) -> tuple[list[str], int]:
     """The keys stored under ``array`` (relative to it) and their total size in bytes.
 
     zarr's own ``nchunks_initialized`` and ``nbytes_stored`` match keys by a plain
@@ -531,7 +526,7 @@ def _stored_keys(array: zarr.Array) -> tuple[list[str], int]:
 
 
 def _stored_coordinates(
-    array: zarr.Array, keys: list[str], object_shape: tuple[int, ...]
+    array: zarr.Array[Any], keys: list[str], object_shape: tuple[int, ...]
 ) -> list[tuple[int, ...]]:
     """Grid coordinates of the stored objects (chunks, or shards when sharded) among ``keys``.
 

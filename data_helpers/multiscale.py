@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from data_helpers import ome
+from data_helpers._checks import as_int, as_path
 
 __all__ = ["MultiscaleImage"]
 
@@ -79,7 +80,7 @@ class MultiscaleImage:
         self.path = path
         self._arrays = tuple(self._array(p) for p in metadata.paths)
 
-    def _array(self, path: str) -> zarr.Array:
+    def _array(self, path: str) -> zarr.Array[Any]:
         array = self._group.get(path)
         if not isinstance(array, zarr.Array):
             raise ValueError(f"level path {path!r} of the multiscale is not a Zarr array")
@@ -126,8 +127,8 @@ class MultiscaleImage:
             group, where = path, _local_path(path)
         else:
             if not isinstance(path, str | os.PathLike):
-                raise TypeError(f"path must be a str, a pathlib.Path or a zarr.Group, got {path!r}")
-            where = Path(path)
+                raise TypeError(f"path={path!r} must be a str, a pathlib.Path or a zarr.Group")
+            where = as_path("path", path)
             if not where.exists():
                 raise FileNotFoundError(f"no OME-Zarr image at {str(where)!r}")
             try:
@@ -180,16 +181,15 @@ class MultiscaleImage:
     # -- one level -------------------------------------------------------------------
 
     def _index(self, level: int) -> int:
-        if isinstance(level, bool) or not isinstance(level, int | np.integer):
-            raise TypeError(f"level must be an int, got {level!r}")
+        level = as_int("level", level)
         if not -self.levels <= level < self.levels:
             raise IndexError(
                 f"level {level} is out of range: the image has {self.levels} levels "
                 f"(0 to {self.levels - 1}, or -1 to {-self.levels})"
             )
-        return int(level) % self.levels
+        return level % self.levels
 
-    def level(self, i: int) -> zarr.Array:
+    def level(self, i: int) -> zarr.Array[Any]:
         """The Zarr array of level ``i`` (negative ``i`` counts from the smallest).
 
         Examples
@@ -221,7 +221,8 @@ class MultiscaleImage:
         (16, 16) 4096
         """
         array = self.level(i)
-        return da.from_zarr(array, chunks=tuple(array.shards or array.chunks))
+        lazy: da.Array = da.from_zarr(array, chunks=tuple(array.shards or array.chunks))
+        return lazy
 
     def scale(self, i: int) -> tuple[float, ...]:
         """The physical size of a pixel of level ``i`` along each axis.
@@ -361,15 +362,14 @@ class MultiscaleImage:
                 )
         else:
             raise TypeError(
-                f"max_shape must be a tuple or a mapping by axis name, got {max_shape!r}"
+                f"max_shape={max_shape!r} must be a tuple or a mapping by axis name"
             )
         limits = {}
         for axis, value in pairs:
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"max_shape={max_shape!r} must hold ints >= 1 (or None)")
-            limits[axis] = int(value)
+            limits[axis] = as_int(f"max_shape[{self.axes[axis]!r}]", value, minimum=1,
+                                  accepted="an integer >= 1 (or None for no limit)")
         return limits
 
     def roi_to_level(
@@ -615,7 +615,8 @@ def _numbers_text(values: Sequence[float]) -> str:
     return ", ".join(f"{v:g}" for v in values)
 
 
-def _bytes_text(n: int) -> str:
+def _bytes_text(nbytes: int) -> str:
+    n = float(nbytes)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

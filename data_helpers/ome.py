@@ -35,6 +35,7 @@ from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
 from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from zarr.abc.store import Store
 
 from data_helpers import _destination
 from data_helpers._checks import (
@@ -228,8 +229,11 @@ def image_name(path: str | os.PathLike[str]) -> str:
     return name.removesuffix(suffix) or "image"
 
 
-def _array_spec_v2(shape, dtype, chunks, compression, fill_value) -> ArraySpecV2:
-    compressor = None
+def _array_spec_v2(
+    shape: Sequence[int], dtype: np.dtype[Any], chunks: Sequence[int],
+    compression: Compression, fill_value: float | bool,
+) -> ArraySpecV2[Any]:
+    compressor: dict[str, Any] | None = None
     if compression is not None:
         cname = compression.removeprefix("blosc-")
         compressor = {"id": "blosc", "cname": cname, "clevel": _BLOSC_LEVEL, "shuffle": 1,
@@ -241,8 +245,11 @@ def _array_spec_v2(shape, dtype, chunks, compression, fill_value) -> ArraySpecV2
     )
 
 
-def _array_spec_v3(shape, dtype, chunks, compression, fill_value, shard_shape, axes):
-    dtype = np.dtype(dtype)
+def _array_spec_v3(
+    shape: Sequence[int], dtype: np.dtype[Any], chunks: Sequence[int],
+    compression: Compression, fill_value: float | bool, shard_shape: Sequence[int] | None,
+    axes: str,
+) -> ArraySpecV3[Any]:
     codecs: list[dict[str, Any]] = [{"name": "bytes", "configuration": {"endian": "little"}}]
     if compression is not None:
         codecs.append({
@@ -264,12 +271,14 @@ def _array_spec_v3(shape, dtype, chunks, compression, fill_value, shard_shape, a
             },
         }]
         grid_shape = tuple(shard_shape)
-    return ArraySpecV3(
-        shape=tuple(shape), data_type=dtype.name,
+    # Plain JSON-like dicts, as in zarr.json: pydantic validates them into its configs.
+    configs: dict[str, Any] = dict(
         chunk_grid={"name": "regular", "configuration": {"chunk_shape": grid_shape}},
         chunk_key_encoding={"name": "default", "configuration": {"separator": "/"}},
-        fill_value=fill_value, codecs=codecs, attributes={}, dimension_names=tuple(axes),
+        codecs=tuple(codecs),
     )
+    return ArraySpecV3(shape=tuple(shape), data_type=dtype.name, fill_value=fill_value,
+                       attributes={}, dimension_names=tuple(axes), **configs)
 
 
 def _fill_value(value: object, dtype: np.dtype[Any]) -> int | float | bool:
@@ -396,17 +405,7 @@ def image_model(
     axis_models = [
         axis_cls(name=a, type=AXIS_TYPES[a], unit=units[AXIS_TYPES[a]]) for a in axes
     ]
-    if zarr_version == 2:
-        specs = [_array_spec_v2(s, dtype, c, compression, fill_value)
-                 for s, c in zip(shapes, chunks, strict=True)]
-        image_cls = ImageV04
-    else:
-        shards = shard_shapes or [None] * n_levels
-        specs = [_array_spec_v3(s, dtype, c, compression, fill_value, sh, axes)
-                 for s, c, sh in zip(shapes, chunks, shards, strict=True)]
-        image_cls = ImageV05
-    return image_cls.new(
-        array_specs=specs,
+    common: dict[str, Any] = dict(
         paths=[str(level) for level in range(n_levels)],
         axes=axis_models,
         scales=[[float(v) for v in s] for s in scales],
@@ -417,10 +416,18 @@ def image_model(
         metadata={"method": f"data_helpers.downsample.downsample(method={method!r})",
                   "version": "1"},
     )
+    if zarr_version == 2:
+        specs_v2 = [_array_spec_v2(s, dtype, c, compression, fill_value)
+                    for s, c in zip(shapes, chunks, strict=True)]
+        return ImageV04.new(array_specs=specs_v2, **common)
+    shards: Sequence[Sequence[int] | None] = shard_shapes or [None] * n_levels
+    specs_v3 = [_array_spec_v3(s, dtype, c, compression, fill_value, sh, axes)
+                for s, c, sh in zip(shapes, chunks, shards, strict=True)]
+    return ImageV05.new(array_specs=specs_v3, **common)
 
 
 def create_image(
-    dest: str | os.PathLike[str] | zarr.abc.store.Store,
+    dest: str | os.PathLike[str] | Store,
     model: ImageV04 | ImageV05,
     *,
     overwrite: bool = False,
@@ -443,7 +450,7 @@ def create_image(
     """
     if not isinstance(model, ImageV04 | ImageV05):
         raise TypeError(f"model={model!r} must be a model made by image_model")
-    if isinstance(dest, zarr.abc.store.Store):
+    if isinstance(dest, Store):
         return _write_model(dest, model)
     with _destination.Destination(dest, overwrite=overwrite) as destination:
         _write_model(zarr.storage.LocalStore(destination.staging), model)
@@ -451,7 +458,7 @@ def create_image(
     return zarr.open_group(zarr.storage.LocalStore(destination.path), mode="r+")
 
 
-def _write_model(store: zarr.abc.store.Store, model: ImageV04 | ImageV05) -> zarr.Group:
+def _write_model(store: Store, model: ImageV04 | ImageV05) -> zarr.Group:
     group = model.to_zarr(store, path="")
     # ome-zarr-models 1.7 dumps unset optional fields as null ("omero": null in 0.4), which
     # the OME-NGFF schema rejects: store the same model without its unset fields.
@@ -519,18 +526,22 @@ def _load_model(group: zarr.Group) -> ImageV04 | ImageV05:
     from pydantic_zarr.v3 import GroupSpec as GroupSpecV3
 
     attributes = group.attrs.asdict()
+    # The v2 and v3 classes of ome-zarr-models and pydantic-zarr are used alike.
+    classes: Any
+    ome_json: Any
     if group.metadata.zarr_format == 2:
-        image_cls, ome_attributes = ImageV04, ImageAttrsV04.model_validate(attributes)
-        array_spec, group_spec = ArraySpecV2, GroupSpecV2
+        classes, ome_json = (ImageV04, ImageAttrsV04, ArraySpecV2, GroupSpecV2), attributes
     else:
         if "ome" not in attributes:
             raise ValueError(
                 f"the attributes of a Zarr v3 OME-Zarr image hold an 'ome' key, but this "
                 f"group's attributes have only {sorted(attributes)}"
             )
-        image_cls, ome_attributes = ImageV05, ImageAttrsV05.model_validate(attributes["ome"])
-        array_spec, group_spec = ArraySpecV3, GroupSpecV3
-    levels = {}
+        classes = (ImageV05, ImageAttrsV05, ArraySpecV3, GroupSpecV3)
+        ome_json = attributes["ome"]
+    image_cls, attributes_cls, array_spec, group_spec = classes
+    ome_attributes = attributes_cls.model_validate(ome_json)
+    levels: dict[str, Any] = {}
     for path in ome_attributes.get_array_paths():
         node = group.get(path)
         if not isinstance(node, zarr.Array):
@@ -539,10 +550,12 @@ def _load_model(group: zarr.Group) -> ImageV04 | ImageV05:
                 f"the multiscales name the level {path!r}, but {what} is at that path"
             )
         levels["/" + path.strip("/")] = array_spec.from_zarr(node)
-    return image_cls(attributes=attributes, members=group_spec.from_flat(levels).members)
+    image: ImageV04 | ImageV05 = image_cls(attributes=attributes,
+                                           members=group_spec.from_flat(levels).members)
+    return image
 
 
-def _vector(transforms, kind: str, ndim: int, default: float) -> list[float]:
+def _vector(transforms: Any, kind: str, ndim: int, default: float) -> list[float]:
     """The values of the first ``kind`` ("scale" or "translation") transform, or defaults."""
     for transform in transforms or ():
         if transform.type == kind:
@@ -581,15 +594,20 @@ def read_multiscale(group: str | Path | zarr.Group) -> MultiscaleMetadata:
         )
     return MultiscaleMetadata(
         version=model.ome_zarr_version,
-        name=multiscale.name,
-        axes=tuple(a.name for a in multiscale.axes),
-        axis_types=tuple(a.type for a in multiscale.axes),
-        units=tuple(a.unit for a in multiscale.axes),
+        name=_text(multiscale.name),
+        axes=tuple(str(a.name) for a in multiscale.axes),
+        axis_types=tuple(_text(a.type) for a in multiscale.axes),
+        units=tuple(_text(a.unit) for a in multiscale.axes),
         paths=tuple(d.path for d in multiscale.datasets),
         scales=tuple(scales),
         translations=tuple(translations),
-        method=multiscale.type,
+        method=_text(multiscale.type),
     )
+
+
+def _text(value: object) -> str | None:
+    # ome-zarr-models types some fields as any JSON value; ours are strings or absent.
+    return None if value is None else str(value)
 
 
 @lru_cache(maxsize=1)

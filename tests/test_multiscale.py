@@ -129,9 +129,9 @@ def test_open_refuses_what_is_not_a_multiscale(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"not an OME-Zarr 0\.4 or 0\.5 multiscale"):
         MultiscaleImage.open(tmp_path / "plain.zarr")
     zarr.create_array(tmp_path / "array.zarr", shape=(4,), dtype="u1")
-    with pytest.raises(ValueError, match="not"):
+    with pytest.raises(ValueError, match=r"array\.zarr' is not a Zarr group"):
         MultiscaleImage.open(tmp_path / "array.zarr")
-    with pytest.raises(TypeError, match="path must be"):
+    with pytest.raises(TypeError, match=r"path=42 must be a str, a pathlib\.Path or a zarr\.Group"):
         MultiscaleImage.open(42)  # type: ignore[arg-type]
 
 
@@ -215,12 +215,12 @@ def test_level_out_of_range(pyramid: MultiscaleImage, bad: int) -> None:
 
 @pytest.mark.parametrize("bad", [1.0, "1", True, None])
 def test_level_must_be_an_int(pyramid: MultiscaleImage, bad: Any) -> None:
-    with pytest.raises(TypeError, match="level must be an int"):
+    with pytest.raises(TypeError, match=rf"level={bad!r} must be an integer"):
         pyramid.scale(bad)
 
 
 def test_levels_are_read_only(pyramid: MultiscaleImage) -> None:
-    with pytest.raises(Exception):  # noqa: B017 - zarr's read-only error type varies
+    with pytest.raises(ValueError, match="read-only"):
         pyramid.level(0)[0, 0, 0, 0] = 1
 
 
@@ -273,7 +273,7 @@ def test_factors_errors(pyramid: MultiscaleImage) -> None:
         pyramid.factors(-4)
     with pytest.raises(IndexError, match="4 levels"):
         pyramid.factors(4)
-    with pytest.raises(TypeError, match="level must be an int"):
+    with pytest.raises(TypeError, match=r"level=1\.0 must be an integer"):
         pyramid.factors(1.0)  # type: ignore[arg-type]
 
 
@@ -324,8 +324,10 @@ def test_level_for_errors(pyramid: MultiscaleImage) -> None:
         pyramid.level_for({"y": 7})
     with pytest.raises(ValueError, match="not in"):
         pyramid.level_for({"q": 7})
-    with pytest.raises(ValueError, match="ints >= 1"):
+    with pytest.raises(ValueError, match=r"max_shape\['y'\]=0 must be an integer >= 1"):
         pyramid.level_for((10, 0, 10))
+    with pytest.raises(TypeError, match=r"max_shape\['y'\]=7.5 must be an integer"):
+        pyramid.level_for({"y": 7.5})
     with pytest.raises(ValueError, match="needs 4 entries"):
         pyramid.level_for((16, 16))
     with pytest.raises(TypeError, match="tuple or a mapping"):
