@@ -379,7 +379,9 @@ class Destination:
     (another writer may have finished in between). Write the whole store under `staging`,
     then `commit`. `release` (or leaving the ``with`` block) deletes the staging folder if
     it was not committed, and gives the lock up: after a failure, ``dest`` is exactly as
-    it was.
+    it was. With ``resumable=True`` the staging folder has a fixed name
+    (``.NAME.resumable.partial``) and is kept after a failure, so that a later run can
+    finish it (`data_helpers.tiles.map_tiles` with ``resume=True``).
 
     Examples
     --------
@@ -394,7 +396,7 @@ class Destination:
 
     def __init__(
         self, dest: object, *, overwrite: object = False, source: object = None,
-        name: str = "dest",
+        name: str = "dest", resumable: bool = False,
     ) -> None:
         self.path = check_destination(
             dest, overwrite=overwrite, sources=source_paths(source), name=name
@@ -406,7 +408,11 @@ class Destination:
         except BaseException:
             self._lock.release()
             raise
-        self.staging = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.partial")
+        # A resumable staging folder has a fixed name, so that the next run finds it, and
+        # outlives a failure (only the lock holder ever writes it).
+        tag = "resumable" if resumable else uuid.uuid4().hex
+        self.staging = self.path.with_name(f".{self.path.name}.{tag}.partial")
+        self.resumable = resumable
         self.committed = False
 
     def commit(self) -> None:
@@ -436,10 +442,29 @@ class Destination:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
-    def release(self) -> None:
-        """Delete an uncommitted staging folder (only ever one made here); drop the lock."""
+    def remove_from_staging(self, name: str) -> None:
+        """Delete ``name`` (a file or folder of the package's own) inside the staging folder.
+
+        For bookkeeping that must not end up in the committed store, such as the records
+        of finished blocks that `data_helpers.tiles.map_tiles` keeps to resume.
+        """
+        target = self.staging / name
+        if target.resolve().parent != self.staging.resolve():
+            raise ValueError(f"name={name!r} must be an entry of the staging folder itself")
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
+    def clear_staging(self) -> None:
+        """Delete the staging folder, if there is one (only ever one made here)."""
         if not self.committed:
             shutil.rmtree(self.staging, ignore_errors=True)
+
+    def release(self) -> None:
+        """Delete an uncommitted staging folder, unless it is resumable; drop the lock."""
+        if not self.resumable:
+            self.clear_staging()
         self._lock.release()
 
     def __enter__(self) -> Destination:

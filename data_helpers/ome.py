@@ -56,6 +56,7 @@ __all__ = [
     "WINDOW_METHODS",
     "Compression",
     "MultiscaleMetadata",
+    "array_spec",
     "create_image",
     "image_model",
     "image_name",
@@ -248,7 +249,7 @@ def _array_spec_v2(
 def _array_spec_v3(
     shape: Sequence[int], dtype: np.dtype[Any], chunks: Sequence[int],
     compression: Compression, fill_value: float | bool, shard_shape: Sequence[int] | None,
-    axes: str,
+    axes: str | None,
 ) -> ArraySpecV3[Any]:
     codecs: list[dict[str, Any]] = [{"name": "bytes", "configuration": {"endian": "little"}}]
     if compression is not None:
@@ -278,7 +279,47 @@ def _array_spec_v3(
         codecs=tuple(codecs),
     )
     return ArraySpecV3(shape=tuple(shape), data_type=dtype.name, fill_value=fill_value,
-                       attributes={}, dimension_names=tuple(axes), **configs)
+                       attributes={}, dimension_names=None if axes is None else tuple(axes),
+                       **configs)
+
+
+def array_spec(
+    shape: Sequence[int],
+    dtype: Any,
+    chunks: Sequence[int],
+    *,
+    zarr_version: ZarrVersion = 3,
+    compression: Compression = "blosc-zstd",
+    shard_shape: Sequence[int] | None = None,
+) -> ArraySpecV2[Any] | ArraySpecV3[Any]:
+    """The pydantic-zarr spec of a plain array, with the package's codecs.
+
+    The same codecs as the levels of `image_model` (Blosc with byte shuffle, ``/`` chunk
+    keys, sharding on v3), for arrays that are not part of an image, such as the result
+    of `data_helpers.tiles.map_tiles`. Write it with ``spec.to_zarr(store, path="")``.
+
+    Examples
+    --------
+    >>> spec = array_spec((100, 60), "uint16", (32, 32), shard_shape=(64, 64))
+    >>> array = spec.to_zarr(zarr.storage.MemoryStore(), path="")
+    >>> array.shape, array.chunks, array.shards
+    ((100, 60), (32, 32), (64, 64))
+    """
+    dtype = as_dtype("dtype", dtype, kinds="biuf")
+    zarr_version = as_zarr_version(zarr_version)
+    compression = as_compression(compression)
+    shape = as_ints("shape", shape, minimum=0)
+    chunks = as_ints("chunks", chunks, len(shape), minimum=1,
+                     accepted=f"one integer >= 1 per axis of shape={shape}")
+    fill_value = _fill_value(0, dtype)
+    if zarr_version == 2:
+        if shard_shape is not None:
+            raise ValueError(
+                f"shard_shape={shard_shape!r} needs zarr_version=3: Zarr v2 has no sharding"
+            )
+        return _array_spec_v2(shape, dtype, chunks, compression, fill_value)
+    shard = None if shard_shape is None else _check_shard_shape(shard_shape, chunks, shape, 0)
+    return _array_spec_v3(shape, dtype, chunks, compression, fill_value, shard, None)
 
 
 def _fill_value(value: object, dtype: np.dtype[Any]) -> int | float | bool:
