@@ -31,6 +31,7 @@ __all__ = [
     "Compression",
     "ZarrVersion",
     "as_bool",
+    "as_choice",
     "as_compression",
     "as_dtype",
     "as_float",
@@ -270,6 +271,34 @@ def one_of(name: str, value: T, choices: Collection[T]) -> T:
     return value
 
 
+def as_choice(name: str, value: object, choices: Collection[str]) -> str:
+    """``value`` as one of the strings ``choices``; a value that is not a string is a
+    `TypeError`, an unknown string a `ValueError` (`one_of` makes both ValueErrors).
+
+    A `str` subclass (``numpy.str_``, a ``StrEnum`` member) counts as its plain string,
+    which is what is returned.
+
+    Examples
+    --------
+    >>> as_choice("pattern", np.str_("empty"), ("radial_sin", "empty"))
+    'empty'
+    >>> as_choice("pattern", 3, ("radial_sin", "empty"))
+    Traceback (most recent call last):
+    ...
+    TypeError: pattern=3 must be one of ['radial_sin', 'empty']
+    >>> as_choice("pattern", "radial sin", ("radial_sin", "empty"))
+    Traceback (most recent call last):
+    ...
+    ValueError: pattern='radial sin' must be one of ['radial_sin', 'empty']
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={value!r} must be one of {list(choices)}")
+    text = str.__str__(value)
+    if text not in choices:
+        raise ValueError(f"{name}={value!r} must be one of {list(choices)}")
+    return text
+
+
 def as_zarr_version(value: object, name: str = "zarr_version") -> ZarrVersion:
     """2 or 3, as an int (``numpy`` integers are accepted).
 
@@ -286,7 +315,7 @@ def as_zarr_version(value: object, name: str = "zarr_version") -> ZarrVersion:
     version = as_int(name, value, accepted=accepted)
     if version not in ZARR_VERSIONS:
         raise ValueError(f"{name}={value!r} must be {accepted}")
-    return cast(ZarrVersion, version)
+    return version  # narrowed to ZarrVersion by the test above
 
 
 def as_compression(value: object, name: str = "compression") -> Compression:
@@ -331,7 +360,7 @@ def as_dtype(
     if value is None:
         raise TypeError(f"{name}=None must be {accepted}")
     try:
-        dtype = np.dtype(cast(Any, value))
+        dtype: np.dtype[Any] = np.dtype(cast(Any, value))
     except TypeError:
         raise TypeError(f"{name}={value!r} must be {accepted}") from None
     if (names is not None and dtype.name not in names) or (
