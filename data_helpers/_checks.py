@@ -30,6 +30,7 @@ __all__ = [
     "Compression",
     "ZarrVersion",
     "as_bool",
+    "as_choice",
     "as_compression",
     "as_dtype",
     "as_float",
@@ -152,7 +153,10 @@ def as_float(
         accepted = "a finite number" + (" > 0" if positive else _bounds(minimum, None))
     if _is_bool(value) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}={value!r} must be {accepted}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"{name}={value!r} must be {accepted}") from None
     if (
         not math.isfinite(number)
         or (positive and number <= 0)
@@ -268,6 +272,34 @@ def one_of(name: str, value: T, choices: Collection[T]) -> T:
     return value
 
 
+def as_choice(name: str, value: object, choices: Collection[str]) -> str:
+    """``value`` as one of the strings ``choices``; a value that is not a string is a
+    `TypeError`, an unknown string a `ValueError` (`one_of` makes both ValueErrors).
+
+    A `str` subclass (``numpy.str_``, a ``StrEnum`` member) counts as its plain string,
+    which is what is returned.
+
+    Examples
+    --------
+    >>> as_choice("pattern", np.str_("empty"), ("radial_sin", "empty"))
+    'empty'
+    >>> as_choice("pattern", 3, ("radial_sin", "empty"))
+    Traceback (most recent call last):
+    ...
+    TypeError: pattern=3 must be one of ['radial_sin', 'empty']
+    >>> as_choice("pattern", "radial sin", ("radial_sin", "empty"))
+    Traceback (most recent call last):
+    ...
+    ValueError: pattern='radial sin' must be one of ['radial_sin', 'empty']
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={value!r} must be one of {list(choices)}")
+    text = str.__str__(value)
+    if text not in choices:
+        raise ValueError(f"{name}={value!r} must be one of {list(choices)}")
+    return text
+
+
 def as_zarr_version(value: object, name: str = "zarr_version") -> ZarrVersion:
     """2 or 3, as an int (``numpy`` integers are accepted).
 
@@ -320,6 +352,10 @@ def as_dtype(
     Traceback (most recent call last):
     ...
     ValueError: dtype='complex64' must be a boolean, integer or float dtype
+    >>> as_dtype("dtype", "u8bit")
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype='u8bit' must be a boolean, integer or float dtype
     """
     if names is not None:
         accepted = f"one of {list(names)}"
@@ -333,7 +369,9 @@ def as_dtype(
     try:
         dtype: np.dtype[Any] = np.dtype(cast(Any, value))
     except TypeError:
-        raise TypeError(f"{name}={value!r} must be {accepted}") from None
+        # A string is the right type for a dtype name, so an unknown one is a bad value.
+        error = ValueError if isinstance(value, str) else TypeError
+        raise error(f"{name}={value!r} must be {accepted}") from None
     if (names is not None and dtype.name not in names) or (
         kinds is not None and dtype.kind not in kinds
     ):

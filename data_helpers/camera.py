@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,13 +36,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+# PIXEL_TYPES, the pixel types a camera can produce by numpy name, is the package's one
+# list (the writer stores the same ones); it stays importable from here.
+from data_helpers._checks import (
+    PIXEL_TYPES,
+    as_bool,
+    as_choice,
+    as_dtype,
+    as_float,
+    as_int,
+    as_ints,
+    check_fits_in_memory,
+)
+
 __all__ = ["PATTERNS", "PIXEL_TYPES", "Frame", "SimulatedCamera"]
 
 #: The patterns a :class:`SimulatedCamera` can produce.
 PATTERNS: tuple[str, ...] = ("radial_sin", "uniform_random", "empty")
-
-#: The pixel types a :class:`SimulatedCamera` can produce, by numpy name.
-PIXEL_TYPES: tuple[str, ...] = ("uint8", "uint16", "int8", "int16", "float32")
 
 # Distance in pixels between two bright rings. A fixed size in pixels (rather than a
 # fraction of the frame) behaves like a real specimen: a larger sensor sees more rings.
@@ -108,11 +117,12 @@ class SimulatedCamera:
         Frame size as ``(width, height)``, the order Acquire uses. The arrays delivered
         have the numpy order ``(height, width)``, see :attr:`frame_shape`.
     pixel_type : str, numpy.dtype or numpy scalar type, default "uint8"
-        One of ``"uint8"``, ``"uint16"``, ``"int8"``, ``"int16"``, ``"float32"``.
-        Patterns span the whole range of integer types and 0..1 for ``float32``.
+        One of `PIXEL_TYPES`: ``"uint8"``, ``"int8"``, ``"uint16"``, ``"int16"``,
+        ``"float32"``. Patterns span the whole range of integer types and 0..1 for
+        ``float32``.
     exposure_time_us : int or float, default 10_000
-        Exposure time in microseconds (>= 0). It sets the simulated time between frames
-        and, with ``realtime=True``, the real time between them.
+        Exposure time in microseconds (a finite number >= 0). It sets the simulated
+        time between frames and, with ``realtime=True``, the real time between them.
     seed : int, default 0
         Seed (>= 0) of the ``"uniform_random"`` pattern.
     realtime : bool, default False
@@ -121,10 +131,12 @@ class SimulatedCamera:
     Raises
     ------
     TypeError
-        If a setting has the wrong type (e.g. a non-integer size or seed).
+        If a setting has the wrong type (e.g. a non-integer size or seed, a float or a
+        bool as a size, None as the pixel type).
     ValueError
         If a setting has a value outside what is accepted (e.g. a zero size, an unknown
-        pattern or pixel type, a negative exposure time or seed).
+        pattern or pixel type, a negative or NaN exposure time, a negative seed), or if
+        a frame of this shape and the camera's buffers cannot fit in memory.
 
     Notes
     -----
@@ -154,18 +166,31 @@ class SimulatedCamera:
         seed: int = 0,
         realtime: bool = False,
     ) -> None:
-        self._pattern = _check_pattern(pattern)
-        self._shape = _check_shape(shape)
-        self._dtype = _check_pixel_type(pixel_type)
-        self._exposure_time_us = _check_exposure(exposure_time_us)
-        self._seed = _check_seed(seed)
-        self._realtime = _check_realtime(realtime)
+        self._pattern = as_choice("pattern", pattern, PATTERNS)
+        width, height = as_ints(
+            "shape", shape, 2, minimum=1,
+            accepted="a (width, height) pair of integers >= 1, e.g. (1920, 1080)",
+        )
+        self._shape = (width, height)
+        self._dtype = _pixel_dtype(pixel_type)
+        self._exposure_time_us = _exposure(exposure_time_us)
+        self._seed = as_int("seed", seed, minimum=0)
+        self._realtime = as_bool("realtime", realtime)
 
-        width, height = self._shape
         # The rings are symmetric about the centre, so only the top-left quadrant
         # (middle row/column included when a size is odd) is computed; the other three
         # are mirror copies. That quarters the work of the expensive sin().
         self._quadrant = ((height + 1) // 2, (width + 1) // 2)
+        # Refuse a shape that cannot fit before allocating anything: one frame, and for
+        # the rings k*r over the quadrant (made with two float64 temporaries, then kept
+        # in float32 beside a float32 scratch buffer).
+        needed = width * height * self._dtype.itemsize
+        if self._pattern == "radial_sin":
+            needed += 16 * self._quadrant[0] * self._quadrant[1]
+        check_fits_in_memory(
+            f"frames of shape={self._shape!r} ({self._dtype.name}) and the camera's buffers",
+            needed, "use a smaller shape",
+        )
         self._kr: npt.NDArray[np.float32] | None = None
         self._scratch: npt.NDArray[np.float32] | None = None
         if self._pattern == "radial_sin":
@@ -286,7 +311,7 @@ class SimulatedCamera:
         Raises
         ------
         TypeError
-            If `n` is not an integer.
+            If `n` is not an integer (a float or a bool included).
         ValueError
             If `n` is negative.
 
@@ -300,7 +325,7 @@ class SimulatedCamera:
         """
         # Checked here, not inside the generator, so a bad n fails at the call and not
         # at the first next().
-        count = _check_count(n)
+        count = as_int("n", n, minimum=0, accepted="a number of frames, an integer >= 0")
         return self._generate(count)
 
     def grab(self) -> Frame:
@@ -431,82 +456,20 @@ def _wavenumber_times_radius(
 # -- validation ------------------------------------------------------------------------
 
 
-def _is_int(value: object) -> bool:
-    # bool is an int subclass, but True as a size or seed is always a mistake.
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+def _pixel_dtype(pixel_type: object) -> np.dtype[Any]:
+    """``pixel_type`` as one of the dtypes of `PIXEL_TYPES`."""
+    return as_dtype("pixel_type", pixel_type, names=PIXEL_TYPES)
 
 
-def _check_pattern(pattern: object) -> str:
-    if not isinstance(pattern, str):
-        raise TypeError(f"pattern must be a string, one of {PATTERNS}; got {pattern!r}")
-    if pattern not in PATTERNS:
-        raise ValueError(f"unknown pattern {pattern!r}; accepted patterns: {PATTERNS}")
-    return pattern
-
-
-def _check_shape(shape: object) -> tuple[int, int]:
-    accepted = "a (width, height) pair of positive integers, e.g. (1920, 1080)"
-    if isinstance(shape, (str, bytes)):
-        raise TypeError(f"shape must be {accepted}; got {shape!r}")
-    try:
-        items = tuple(shape)  # type: ignore[call-overload]
-    except TypeError:
-        raise TypeError(f"shape must be {accepted}; got {shape!r}") from None
-    if len(items) != 2:
-        raise ValueError(f"shape must be {accepted}; got {shape!r} with {len(items)} items")
-    for name, size in zip(("width", "height"), items, strict=True):
-        if not _is_int(size):
-            raise TypeError(f"shape {name} must be a positive integer; got {size!r} in {shape!r}")
-        if size <= 0:
-            raise ValueError(f"shape {name} must be a positive integer; got {size!r} in {shape!r}")
-    return (operator.index(items[0]), operator.index(items[1]))
-
-
-def _check_pixel_type(pixel_type: object) -> np.dtype[Any]:
-    accepted = f"one of {PIXEL_TYPES} (a numpy name, dtype or scalar type)"
-    try:
-        dtype = np.dtype(pixel_type)  # type: ignore[call-overload]
-    except TypeError:
-        # An unparsable string is a wrong value; any other object is a wrong type.
-        error = ValueError if isinstance(pixel_type, str) else TypeError
-        raise error(f"unknown pixel_type {pixel_type!r}; accepted: {accepted}") from None
-    # np.dtype(None) is float64, so None is caught here along with float64, int32, ...
-    if pixel_type is None or dtype not in {np.dtype(name) for name in PIXEL_TYPES}:
-        raise ValueError(f"unsupported pixel_type {pixel_type!r}; accepted: {accepted}")
-    return dtype
-
-
-def _check_exposure(exposure_time_us: object) -> float:
-    accepted = "a finite number of microseconds >= 0"
-    if isinstance(exposure_time_us, (bool, np.bool_)) or not isinstance(
-        exposure_time_us, numbers.Real
-    ):
-        raise TypeError(f"exposure_time_us must be {accepted}; got {exposure_time_us!r}")
-    value = float(exposure_time_us)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"exposure_time_us must be {accepted}; got {exposure_time_us!r}")
-    # Keep whole numbers (including 5e4, as Acquire's float settings give) as int so
-    # timestamps are exact integers.
+def _exposure(exposure_time_us: object) -> float:
+    """The exposure time, a finite number of microseconds >= 0, whole numbers as int."""
+    value = as_float(
+        "exposure_time_us", exposure_time_us, minimum=0,
+        accepted="a finite number of microseconds >= 0",
+    )
+    # Whole numbers stay int (including 5e4, as Acquire's float settings give) so that
+    # timestamps are exact integers; an int given is kept as it is, not rounded through
+    # a float.
+    if isinstance(exposure_time_us, numbers.Integral):
+        return int(exposure_time_us)
     return int(value) if value.is_integer() else value
-
-
-def _check_seed(seed: object) -> int:
-    if not _is_int(seed):
-        raise TypeError(f"seed must be an integer >= 0; got {seed!r}")
-    if seed < 0:  # type: ignore[operator]
-        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
-    return operator.index(seed)  # type: ignore[arg-type]
-
-
-def _check_realtime(realtime: object) -> bool:
-    if not isinstance(realtime, (bool, np.bool_)):
-        raise TypeError(f"realtime must be True or False; got {realtime!r}")
-    return bool(realtime)
-
-
-def _check_count(n: object) -> int:
-    if not _is_int(n):
-        raise TypeError(f"n (the number of frames) must be an integer >= 0; got {n!r}")
-    if n < 0:  # type: ignore[operator]
-        raise ValueError(f"n (the number of frames) must be an integer >= 0; got {n!r}")
-    return operator.index(n)  # type: ignore[arg-type]

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from numbers import Real
-from typing import Any
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from data_helpers._checks import as_bool, as_float, as_int, as_ints
 
 __all__ = ["plot_chunk_grid", "plot_codec_bytes", "plot_levels", "plot_slice"]
 
@@ -45,13 +47,36 @@ def _as_array_like(array: Any, name: str) -> Any:
         ) from error
 
 
-def _check_axis_int(name: str, value: Any, size: int, what: str) -> int:
-    """Check ``value`` is an int in ``[-size, size)`` and return it as a non-negative int."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer in [{-size}, {size}) ({what}), got {value!r}")
-    if not -size <= value < size:
-        raise ValueError(f"{name} must be an integer in [{-size}, {size}) ({what}), got {value!r}")
-    return int(value) % size
+def _position(name: str, value: object, size: int, what: str) -> int:
+    """``value``, an int in ``[-size, size)`` (negative counts from the end), as ``0..size-1``."""
+    accepted = f"an integer in [{-size}, {size}) ({what})"
+    return as_int(name, value, minimum=-size, maximum=size - 1, accepted=accepted) % size
+
+
+def _check_drawable(
+    name: str, shape: tuple[Any, ...], known: Sequence[int] | None = None
+) -> None:
+    """Refuse an array with an empty axis (nothing to draw), or of unknown size (a dask
+    array's NaN) along the axes in ``known`` (default: all), whose sizes are needed."""
+    axes = range(len(shape)) if known is None else known
+    if any(isinstance(shape[a], float) and math.isnan(shape[a]) for a in axes):
+        raise ValueError(
+            f"{name} must have a known shape, got shape {shape} (a dask array after "
+            "boolean indexing?): call compute_chunk_sizes() on it first"
+        )
+    if 0 in shape:
+        raise ValueError(
+            f"{name} must have at least one pixel along every axis, got shape {shape}"
+        )
+
+
+def _is_list_like(value: object) -> bool:
+    """A sequence (or numpy array) of items, not a string."""
+    return isinstance(value, Sequence | np.ndarray) and not isinstance(value, str | bytes)
+
+
+def _max_display(value: object) -> int:
+    return as_int("max_display", value, minimum=1, accepted="an integer >= 1 (pixels)")
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float] | None = None) -> Axes:
@@ -119,7 +144,7 @@ def plot_slice(
     cmap
         Matplotlib colormap.
     colorbar
-        Add a colorbar.
+        Add a colorbar (True or False).
     **imshow_kwargs
         Passed to :meth:`matplotlib.axes.Axes.imshow` (``vmin``, ``vmax``, ...).
 
@@ -127,6 +152,16 @@ def plot_slice(
     -------
     matplotlib.axes.Axes
         The axes holding the image.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (a float or a bool as ``index`` or ``axis``,
+        a ``colorbar`` that is not True or False).
+    ValueError
+        If an argument has a wrong value (an array with fewer than 2 dimensions or an
+        empty axis, an unknown size along the axes a position is taken on, an ``axis``
+        or ``index`` out of range).
 
     Examples
     --------
@@ -146,18 +181,24 @@ def plot_slice(
     ndim = len(shape)
     if ndim < 2:
         raise ValueError(f"array must have at least 2 dimensions, got shape {shape}")
+    # Checked for a 2D array too, where it does not matter: a wrong axis is a mistake.
+    axis = _position("axis", axis, ndim, f"an axis of an array of shape {shape}")
+    # Positions are computed along `axis` and the leading axes (none for a 2D array,
+    # shown whole): their sizes must be known.
+    leading = [a for a in range(ndim) if a != axis][:-2]
+    _check_drawable("array", shape, known=[] if ndim == 2 else [axis, *leading])
+    colorbar = as_bool("colorbar", colorbar)
 
     if ndim == 2:
         if index is not None:
             raise ValueError(
-                f"index must be None for a 2D array (it is shown whole), got {index!r}"
+                f"index={index!r} must be None for a 2D array (it is shown whole)"
             )
         key: tuple[int | slice, ...] = (slice(None), slice(None))
     else:
-        axis = _check_axis_int("axis", axis, ndim, f"an axis of an array of shape {shape}")
         if index is None:
             index = shape[axis] // 2
-        index = _check_axis_int("index", index, shape[axis], f"a position along axis {axis}")
+        index = _position("index", index, shape[axis], f"a position along axis {axis}")
         # The plane is made of the last two remaining axes; any others are taken at
         # their middle (e.g. time and channel of a (t, c, z, y, x) image).
         remaining = [a for a in range(ndim) if a != axis]
@@ -185,31 +226,30 @@ def plot_slice(
 # ----------------------------------------------------------------------------
 
 
-def _chunk_edges(image: Any, chunks: Any) -> tuple[np.ndarray, np.ndarray]:
+Edges = npt.NDArray[np.int64]
+
+
+def _chunk_edges(image: Any, chunks: object) -> tuple[Edges, Edges]:
     """Chunk boundaries along y and x, from ``0`` to the image size inclusive."""
-    shape = tuple(image.shape)
+    height, width = image.shape
     if chunks is None:
         own = getattr(image, "chunks", None)
         if own is None:
             raise ValueError(
-                "chunks must be given as (chunk_y, chunk_x) for an array without chunks "
-                f"of its own (a {type(image).__name__}), got None"
+                "chunks=None needs an array with chunks of its own (zarr, dask), not a "
+                f"{type(image).__name__}: give chunks=(chunk_y, chunk_x)"
             )
         if all(isinstance(c, tuple) for c in own):
             # dask: the actual (possibly irregular) chunk sizes along each axis.
-            return tuple(np.concatenate([[0], np.cumsum(c)]) for c in own)  # type: ignore[return-value]
+            y, x = (np.concatenate([[0], np.cumsum(c)]).astype(np.int64) for c in own)
+            return y, x
         chunks = own
-    if (
-        isinstance(chunks, str)
-        or not isinstance(chunks, Sequence)
-        or len(chunks) != 2
-        or any(isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 1 for c in chunks)
-    ):
-        raise ValueError(
-            f"chunks must be a pair of positive integers (chunk_y, chunk_x), got {chunks!r}"
-        )
-    return tuple(  # type: ignore[return-value]
-        np.append(np.arange(0, n, c), n) for n, c in zip(shape, chunks, strict=True)
+    chunk_y, chunk_x = as_ints(
+        "chunks", chunks, 2, minimum=1, accepted="a (chunk_y, chunk_x) pair of integers >= 1"
+    )
+    return (
+        np.append(np.arange(0, height, chunk_y), height),
+        np.append(np.arange(0, width, chunk_x), width),
     )
 
 
@@ -240,18 +280,19 @@ def plot_chunk_grid(
         Axes to draw on. Default: a new figure.
     show_indices
         Write ``"(i, j)"`` at the centre of each chunk (skipped when there are more
-        than ``max_labels`` chunks: they would not be readable).
+        than ``max_labels`` chunks: they would not be readable). True or False.
     max_labels
-        Most chunks that get a label.
+        Most chunks that get a label (an integer >= 0).
     max_display
-        Images larger than this (pixels along an axis) are shown with a stride, to
-        keep memory and drawing time small; coordinates stay in full-size pixels.
+        Images larger than this (pixels along an axis, an integer >= 1) are shown with
+        a stride, to keep memory and drawing time small; coordinates stay in full-size
+        pixels.
     title
         Title. Default: the shape, chunk shape and number of chunks.
     cmap
         Matplotlib colormap of the image.
     color, linewidth
-        Style of the boundary lines and labels.
+        Style of the boundary lines and labels; ``linewidth`` in points, > 0.
     **imshow_kwargs
         Passed to :meth:`matplotlib.axes.Axes.imshow`.
 
@@ -260,6 +301,16 @@ def plot_chunk_grid(
     matplotlib.axes.Axes
         The axes. The horizontal and vertical boundaries are its first two
         ``collections`` (one segment per boundary, image edges included).
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (chunks that are not a pair of integers, a
+        float or a bool as a count or a size, a flag that is not True or False).
+    ValueError
+        If an argument has a wrong value (an image that is not 2D, has an empty axis or
+        an unknown size, chunks of the wrong length or below 1, a negative ``max_labels``, a
+        ``max_display`` below 1, a ``linewidth`` that is not a finite number > 0).
 
     Examples
     --------
@@ -277,10 +328,13 @@ def plot_chunk_grid(
     shape = tuple(image2d.shape)
     if len(shape) != 2:
         raise ValueError(f"image2d must be 2D, got shape {shape}; use one plane of it")
+    _check_drawable("image2d", shape)
     height, width = shape
     y_edges, x_edges = _chunk_edges(image2d, chunks)
-    if isinstance(max_display, bool) or not isinstance(max_display, int) or max_display < 1:
-        raise ValueError(f"max_display must be a positive integer, got {max_display!r}")
+    show_indices = as_bool("show_indices", show_indices)
+    max_labels = as_int("max_labels", max_labels, minimum=0)
+    max_display = _max_display(max_display)
+    linewidth = as_float("linewidth", linewidth, positive=True)
 
     # A strided view keeps huge images cheap to draw; `extent` maps it back onto
     # full-size pixel coordinates (pixel centres at integers, edges at half-integers).
@@ -346,18 +400,29 @@ def plot_levels(
     cmap
         Matplotlib colormap.
     panel_size
-        Width and height (inches) of each panel of a new figure.
+        Width and height (inches, a finite number > 0) of each panel of a new figure.
     max_display
-        Largest number of pixels drawn along a side: bigger levels are read with a
-        stride, so a panel never holds more than ``max_display**2`` pixels in memory,
-        however large the level.
+        Largest number of pixels drawn along a side (an integer >= 1): bigger levels
+        are read with a stride, so a panel never holds more than ``max_display**2``
+        pixels in memory, however large the level.
     **imshow_kwargs
         Passed to :meth:`matplotlib.axes.Axes.imshow` (e.g. ``vmin``, ``vmax``).
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure holding the panels.
+        The figure holding the panels (the top-level figure, when ``axes`` are in a
+        subfigure).
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (levels, titles or axes that are not lists,
+        an axes that is not a matplotlib Axes, a bool or a string as a size).
+    ValueError
+        If an argument has a wrong value (no levels, a level with fewer than 2
+        dimensions, an empty axis or an unknown size, titles or axes of the wrong
+        length, a size that is not > 0). Everything is checked before a figure is made.
 
     Examples
     --------
@@ -380,28 +445,40 @@ def plot_levels(
             raise ValueError(
                 f"levels[{i}] must have at least 2 dimensions, got shape {tuple(level.shape)}"
             )
+        _check_drawable(f"levels[{i}]", tuple(level.shape))
+    n = len(arrays)
     if titles is None:
         titles = [f"level {i}\n{tuple(level.shape)}" for i, level in enumerate(arrays)]
-    elif isinstance(titles, str) or len(titles) != len(arrays):
-        raise ValueError(f"titles must hold one title per level ({len(arrays)}), got {titles!r}")
+    elif not _is_list_like(titles):
+        raise TypeError(f"titles={titles!r} must be a list of one title per level ({n})")
+    elif len(titles) != n:
+        raise ValueError(f"titles={titles!r} must hold one title per level ({n})")
+    if axes is not None:
+        if not _is_list_like(axes):
+            raise TypeError(f"axes={axes!r} must be a list of one matplotlib Axes per level")
+        if len(axes) != n:
+            raise ValueError(f"axes={axes!r} must hold one matplotlib Axes per level ({n})")
+        for i, a in enumerate(axes):
+            if not isinstance(a, Axes):
+                raise TypeError(f"axes[{i}]={a!r} must be a matplotlib Axes")
+    panel_size = as_float("panel_size", panel_size, positive=True)
+    max_display = _max_display(max_display)
 
+    # Only now, with every argument known to be good, may a figure be made.
     if axes is None:
         fig, row = plt.subplots(
             1,
-            len(arrays),
-            figsize=(panel_size * len(arrays), panel_size + 0.4),
+            n,
+            figsize=(panel_size * n, panel_size + 0.4),
             squeeze=False,
             layout="constrained",
         )
         axes = list(row[0])
-    elif len(axes) != len(arrays) or not all(isinstance(a, Axes) for a in axes):
-        raise ValueError(
-            f"axes must hold one matplotlib Axes per level ({len(arrays)}), got {axes!r}"
-        )
-    fig = axes[0].figure
+    else:
+        root = axes[0].get_figure(root=True)
+        assert root is not None  # an Axes always belongs to a figure
+        fig = root
 
-    if isinstance(max_display, bool) or not isinstance(max_display, int) or max_display < 1:
-        raise ValueError(f"max_display must be a positive integer, got {max_display!r}")
     planes = [np.asarray(level[_strided_plane_key(level.shape, max_display)]) for level in arrays]
     # Same contrast everywhere, from level 0, so levels can be compared.
     imshow_kwargs.setdefault("vmin", float(np.nanmin(planes[0])))
@@ -423,42 +500,41 @@ def plot_levels(
 # ----------------------------------------------------------------------------
 
 
-def _check_number(name: str, value: Any, *, allow_none: bool = False) -> float | None:
-    """Return ``value`` as a float after checking it is a number >= 0."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
+def _stored_bytes(name: str, value: object) -> float:
+    return as_float(name, value, minimum=0, accepted="a finite number of bytes >= 0")
 
 
-def _codec_rows(results: Any) -> list[tuple[str, float, float | None]]:
+def _codec_rows(results: object) -> list[tuple[str, float, float | None]]:
     """Normalise ``results`` to a list of (codec, bytes, ratio or None)."""
     if isinstance(results, Mapping):
         return [
-            (str(codec), _check_number(f"results[{codec!r}]", n), None)  # type: ignore[misc]
+            (str(codec), _stored_bytes(f"results[{codec!r}]", n), None)
             for codec, n in results.items()
         ]
-    if isinstance(results, str) or not isinstance(results, Sequence):
+    if not _is_list_like(results):
         raise TypeError(
-            "results must be a mapping {codec: bytes} or a list of dicts with keys "
-            f"'codec', 'bytes' and optionally 'ratio', got {type(results)!r}"
+            f"results={results!r} must be a mapping {{codec: bytes}} or a list of dicts "
+            "with keys 'codec', 'bytes' and optionally 'ratio'"
         )
-    rows = []
-    for i, row in enumerate(results):
-        if not isinstance(row, Mapping) or "codec" not in row or "bytes" not in row:
-            raise ValueError(
-                f"results[{i}] must be a dict with keys 'codec' and 'bytes' (and optionally "
-                f"'ratio'), got {row!r}"
-            )
+    accepted = "a dict with keys 'codec' and 'bytes' (and optionally 'ratio')"
+    rows: list[tuple[str, float, float | None]] = []
+    for i, row in enumerate(cast(Sequence[object], results)):  # a list, checked above
+        if not isinstance(row, Mapping):
+            raise TypeError(f"results[{i}]={row!r} must be {accepted}")
+        if "codec" not in row or "bytes" not in row:
+            raise ValueError(f"results[{i}]={row!r} must be {accepted}")
+        ratio = row.get("ratio")
         rows.append(
             (
                 str(row["codec"]),
-                _check_number(f"results[{i}]['bytes']", row["bytes"]),
-                _check_number(f"results[{i}]['ratio']", row.get("ratio"), allow_none=True),
+                _stored_bytes(f"results[{i}]['bytes']", row["bytes"]),
+                None if ratio is None else as_float(
+                    f"results[{i}]['ratio']", ratio, positive=True,
+                    accepted="None or a finite compression ratio > 0",
+                ),
             )
         )
-    return rows  # type: ignore[return-value]
+    return rows
 
 
 def plot_codec_bytes(
@@ -489,6 +565,15 @@ def plot_codec_bytes(
     matplotlib.axes.Axes
         The axes: one bar (``ax.patches``) and one label (``ax.texts``) per codec.
 
+    Raises
+    ------
+    TypeError
+        If ``results`` or one of its rows or numbers has the wrong type (a string or a
+        bool as a number of bytes, say).
+    ValueError
+        If ``results`` is empty, a row lacks ``"codec"`` or ``"bytes"``, a number of
+        bytes is negative, NaN or infinite, or a ratio is not a finite number > 0.
+
     Examples
     --------
     >>> import matplotlib
@@ -504,7 +589,7 @@ def plot_codec_bytes(
     """
     rows = _codec_rows(results)
     if not rows:
-        raise ValueError("results must hold at least one codec, got an empty collection")
+        raise ValueError(f"results={results!r} must hold at least one codec")
     names = [name for name, _, _ in rows]
     mib = np.array([n for _, n, _ in rows]) / 2**20
 
@@ -514,10 +599,10 @@ def plot_codec_bytes(
     ax.set_yticks(positions, names)
     ax.invert_yaxis()  # first codec at the top, like a table
     largest = float(mib.max())
-    for y, value, (_, _, ratio) in zip(positions, mib, rows, strict=True):
+    for y, (value, (_, _, ratio)) in enumerate(zip(mib, rows, strict=True)):
         label = f"{value:.2f} MiB" + ("" if ratio is None else f" ({ratio:.1f}x)")
         # A little gap after the bar's end; the x limit below leaves room for it.
-        ax.text(value + 0.01 * largest, y, label, va="center", fontsize=9)
+        ax.text(float(value) + 0.01 * largest, y, label, va="center", fontsize=9)
     ax.set_xlim(0, largest * 1.35 if largest > 0 else 1)
     ax.set_xlabel("stored size (MiB)")
     if title is not None:

@@ -32,6 +32,8 @@ import numpy as np
 import zarr
 import zarr.storage
 
+from data_helpers._checks import as_choice, as_int, as_ints, check_fits_in_memory
+
 __all__ = [
     "ARRAY_TYPES",
     "DEFAULT_SLIDE_SHAPE",
@@ -74,32 +76,9 @@ SAMPLES: Final = MappingProxyType(
 # Default chunks when a sample is returned as a zarr or dask array.
 _VOLUME_CHUNKS: Final[tuple[int, int, int]] = (32, 128, 128)
 
-
-# ----------------------------------------------------------------------------
-# Argument checking
-# ----------------------------------------------------------------------------
-
-
-def _check_int(name: str, value: Any, *, minimum: int) -> int:
-    """Return ``value`` as an int after checking it is an integer >= ``minimum``."""
-    # bool is an int subclass, but True as a size is almost certainly a mistake.
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_shape(name: str, value: Any, ndim: int, *, minimum: int = 1) -> tuple[int, ...]:
-    """Return ``value`` as a tuple of ``ndim`` ints, each >= ``minimum``."""
-    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != ndim:
-        raise TypeError(f"{name} must be a sequence of {ndim} integers >= {minimum}, got {value!r}")
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < minimum:
-            raise ValueError(
-                f"{name} must be a sequence of {ndim} integers >= {minimum}, got {value!r}"
-            )
-    return tuple(int(v) for v in value)
+# Peak memory of making a volume, per voxel (float64 fields, labels, noise, the image),
+# as measured with tracemalloc: checked before a volume is made.
+_VOLUME_BYTES_PER_VOXEL: Final = 32
 
 
 # ----------------------------------------------------------------------------
@@ -139,7 +118,8 @@ def _smooth_noise(
     grid = rng.random((gz, gy, gx))
     grid = grid @ _smooth_weights(nx, gx).T  # (gz, gy, nx)
     grid = _smooth_weights(ny, gy) @ grid  # (gz, ny, nx)
-    return (_smooth_weights(nz, gz) @ grid.reshape(gz, ny * nx)).reshape(shape)
+    field: np.ndarray = (_smooth_weights(nz, gz) @ grid.reshape(gz, ny * nx)).reshape(shape)
+    return field
 
 
 @functools.lru_cache(maxsize=4)
@@ -147,8 +127,14 @@ def _cached_volume(
     shape: tuple[int, int, int], seed: int, n_nuclei: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Build the volume and its labels once per argument set (see :func:`make_volume`)."""
-    rng = np.random.default_rng(seed)
     nz, ny, nx = shape
+    # Here, not in make_volume: a volume already in the cache needs no new memory.
+    check_fits_in_memory(
+        f"the arrays making a volume of shape={shape!r}",
+        _VOLUME_BYTES_PER_VOXEL * nz * ny * nx,
+        "use a smaller shape (make_slide makes a large 2D image lazily)",
+    )
+    rng = np.random.default_rng(seed)
 
     # Tissue: a slowly varying autofluorescence with a finer texture on top
     # (mean photon counts per voxel, before noise).
@@ -236,12 +222,12 @@ def make_volume(
     Parameters
     ----------
     shape
-        ``(z, y, x)`` shape, each at least 8. Default ``(128, 256, 256)``.
+        ``(z, y, x)`` shape, three integers each at least 8. Default ``(128, 256, 256)``.
     seed
         Seed of the random generator (an integer >= 0). Same seed, same data.
     n_nuclei
-        Number of nuclei to place. Default: about 250 for the default shape, and the
-        same density for other shapes. Fewer may fit in a crowded volume.
+        Number of nuclei to place (an integer >= 0). Default: about 250 for the default
+        shape, and the same density for other shapes. Fewer may fit in a crowded volume.
 
     Returns
     -------
@@ -251,6 +237,15 @@ def make_volume(
         ``uint32`` label image of shape ``shape``: 0 is background, ``1..N`` one id per
         nucleus (every id in ``1..N`` is present).
 
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (a float or a bool for an integer, a shape
+        that is not a sequence).
+    ValueError
+        If an argument has a wrong value (a shape of the wrong length or with a side
+        below 8, a negative seed or count), or if the volume cannot fit in memory.
+
     Examples
     --------
     >>> image, labels = make_volume((16, 48, 48), seed=1)
@@ -259,11 +254,11 @@ def make_volume(
     >>> bool(image[labels > 0].mean() > image[labels == 0].mean())
     True
     """
-    shape_t = _check_shape("shape", shape, 3, minimum=8)
-    seed = _check_int("seed", seed, minimum=0)
+    z, y, x = as_ints("shape", shape, 3, minimum=8)
+    seed = as_int("seed", seed, minimum=0)
     if n_nuclei is not None:
-        n_nuclei = _check_int("n_nuclei", n_nuclei, minimum=0)
-    image, labels = _cached_volume(shape_t, seed, n_nuclei)  # type: ignore[arg-type]
+        n_nuclei = as_int("n_nuclei", n_nuclei, minimum=0, accepted="None or an integer >= 0")
+    image, labels = _cached_volume((z, y, x), seed, n_nuclei)
     return image.copy(), labels.copy()
 
 
@@ -299,7 +294,10 @@ def _hash_uniform(*keys: int | np.ndarray) -> np.ndarray:
     """
     h = np.zeros(np.broadcast_shapes(*(np.shape(k) for k in keys)), dtype=np.uint64)
     for k in keys:
-        h = (h ^ np.asarray(k, dtype=np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
+        # A Python int key is taken modulo 2**64, as uint64 arithmetic takes the rest:
+        # keys made from a large seed (2 * seed * 101, ...) need not fit in 64 bits.
+        k_64 = k % 2**64 if isinstance(k, int) else k
+        h = (h ^ np.asarray(k_64, dtype=np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
         h ^= h >> np.uint64(31)
     h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -329,7 +327,8 @@ def _value_noise(y: np.ndarray, x: np.ndarray, spacing: int, key: int) -> np.nda
     wx = wx * wx * (3.0 - 2.0 * wx)
     # Interpolate along x on the lattice rows, then along y.
     rows = lattice[:, ix] + (lattice[:, ix + 1] - lattice[:, ix]) * wx
-    return rows[iy] + (rows[iy + 1] - rows[iy]) * wy
+    noise: np.ndarray = rows[iy] + (rows[iy + 1] - rows[iy]) * wy
+    return noise
 
 
 def _fractal_noise(y: np.ndarray, x: np.ndarray, octaves: Sequence[int], key: int) -> np.ndarray:
@@ -401,7 +400,8 @@ def _periodic_smooth_noise(rng: np.random.Generator, period: int, sigma: float) 
     freq = np.fft.fftfreq(period)
     gaussian = np.exp(-2.0 * (np.pi * sigma) ** 2 * (freq[:, None] ** 2 + freq[None, :] ** 2))
     smooth = np.fft.ifft2(np.fft.fft2(rng.standard_normal((period, period))) * gaussian).real
-    return (smooth - smooth.min()) / (smooth.max() - smooth.min())
+    texture: np.ndarray = (smooth - smooth.min()) / (smooth.max() - smooth.min())
+    return texture
 
 
 @functools.lru_cache(maxsize=8)
@@ -521,9 +521,10 @@ def make_slide(
     Parameters
     ----------
     shape
-        ``(y, x)`` shape. Default ``(49152, 65536)``: 3 GiB of ``uint8``.
+        ``(y, x)`` shape, two integers >= 1. Default ``(49152, 65536)``: 3 GiB of
+        ``uint8``.
     tile
-        Tile (chunk) size: one int for square tiles, or ``(tile_y, tile_x)``.
+        Tile (chunk) size: one int (>= 1) for square tiles, or ``(tile_y, tile_x)``.
         Tiles at the far edges are smaller when the shape is not a multiple.
     seed
         An integer >= 0; different seeds give different slides.
@@ -532,6 +533,15 @@ def make_slide(
     -------
     dask.array.Array
         ``uint8`` array of shape ``shape`` with chunks ``tile``.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (a float or a bool for an integer, a shape
+        that is not a sequence).
+    ValueError
+        If an argument has a wrong value (a shape or a tile of the wrong length or with
+        a side below 1, a negative seed).
 
     Examples
     --------
@@ -542,23 +552,35 @@ def make_slide(
     >>> bool((small[:100, :100].compute() == slide[:100, :100].compute()).all())
     True
     """
-    shape_t = _check_shape("shape", shape, 2)
-    if isinstance(tile, int | np.integer) and not isinstance(tile, bool):
-        tile_t = (_check_int("tile", tile, minimum=1),) * 2
-    else:
-        tile_t = _check_shape("tile", tile, 2)
-    seed = _check_int("seed", seed, minimum=0)
-    chunks = da.core.normalize_chunks(tile_t, shape_t)
+    height, width = as_ints("shape", shape, 2, minimum=1)
+    tile_y, tile_x = _tile(tile)
+    seed = as_int("seed", seed, minimum=0)
+    # Whole tiles from the origin, then what is left at the far edge.
+    chunks = tuple(
+        (t,) * (n // t) + ((n % t,) if n % t else ())
+        for n, t in ((height, tile_y), (width, tile_x))
+    )
     # No input array: dask calls _slide_block once per tile and tells it where the
     # tile sits through `block_info`. The name makes equal slides share dask keys.
-    return da.map_blocks(
+    slide: da.Array = da.map_blocks(
         _slide_block,
         seed,
         chunks=chunks,
         dtype=np.uint8,
         meta=np.empty((0, 0), dtype=np.uint8),
-        name=f"slide-seed{seed}-{shape_t[0]}x{shape_t[1]}-tile{tile_t[0]}x{tile_t[1]}",
+        name=f"slide-seed{seed}-{height}x{width}-tile{tile_y}x{tile_x}",
     )
+    return slide
+
+
+def _tile(tile: object) -> tuple[int, int]:
+    """``tile`` (one int or a pair) as ``(tile_y, tile_x)``."""
+    accepted = "an integer >= 1 or a (tile_y, tile_x) pair of integers >= 1"
+    if isinstance(tile, Sequence | np.ndarray) and not isinstance(tile, str):
+        tile_y, tile_x = as_ints("tile", tile, 2, minimum=1, accepted=accepted)
+        return tile_y, tile_x
+    side = as_int("tile", tile, minimum=1, accepted=accepted)
+    return side, side
 
 
 # ----------------------------------------------------------------------------
@@ -566,7 +588,7 @@ def make_slide(
 # ----------------------------------------------------------------------------
 
 
-def _to_zarr(data: np.ndarray, chunks: Sequence[int]) -> zarr.Array:
+def _to_zarr(data: np.ndarray, chunks: Sequence[int]) -> zarr.Array[Any]:
     """Copy ``data`` into a new zarr array held in memory."""
     array = zarr.create_array(
         store=zarr.storage.MemoryStore(),
@@ -584,7 +606,7 @@ def load_sample(
     *,
     chunks: Sequence[int] | None = None,
     **kwargs: Any,
-) -> np.ndarray | zarr.Array | da.Array:
+) -> np.ndarray | zarr.Array[Any] | da.Array:
     """Load a sample image by name, as a numpy, zarr or dask array.
 
     Parameters
@@ -597,8 +619,8 @@ def load_sample(
         ``"slide"`` is too big for memory: only ``"dask"`` works for it, unless a
         smaller ``shape=`` is given.
     chunks
-        Chunk shape of a zarr or dask result. Default ``(32, 128, 128)`` for the
-        volume and labels, the tile shape for the slide.
+        Chunk shape of a zarr or dask result, one integer >= 1 per axis. Default
+        ``(32, 128, 128)`` for the volume and labels, the tile shape for the slide.
     **kwargs
         Passed to the generator: :func:`make_volume` (``shape``, ``seed``,
         ``n_nuclei``) for ``"volume"`` and ``"labels"``, :func:`make_slide`
@@ -608,6 +630,16 @@ def load_sample(
     -------
     numpy.ndarray or zarr.Array or dask.array.Array
         The sample, of the requested array type.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (a name that is not a string, chunks that
+        are not a sequence of integers, an argument the generator does not take).
+    ValueError
+        If an argument has a wrong value (an unknown name or array type, chunks of the
+        wrong length or below 1, a slide too large for ``"numpy"`` or ``"zarr"``).
+        Arguments are checked before any sample is made.
 
     Examples
     --------
@@ -623,15 +655,17 @@ def load_sample(
     >>> load_sample("slide", shape=(64, 96)).shape
     (64, 96)
     """
-    if name not in SAMPLES:
-        raise ValueError(f"name must be one of {sorted(SAMPLES)}, got {name!r}")
-    if array_type not in ARRAY_TYPES:
-        raise ValueError(f"array_type must be one of {list(ARRAY_TYPES)}, got {array_type!r}")
+    name = as_choice("name", name, sorted(SAMPLES))
+    array_type = as_choice("array_type", array_type, ARRAY_TYPES)
+    # Checked before the sample is made (a volume takes seconds).
+    chunks_t = None if chunks is None else as_ints(
+        "chunks", chunks, 2 if name == "slide" else 3, minimum=1
+    )
 
     if name == "slide":
         lazy = make_slide(**kwargs)
-        if chunks is not None:
-            lazy = lazy.rechunk(_check_shape("chunks", chunks, 2))
+        if chunks_t is not None:
+            lazy = lazy.rechunk(chunks_t)
         if array_type == "dask":
             return lazy
         if lazy.nbytes > MAX_IN_MEMORY_BYTES:
@@ -641,14 +675,17 @@ def load_sample(
                 f"{MAX_IN_MEMORY_BYTES // 2**20} MiB allowed: use array_type='dask', or "
                 "ask for a smaller slide with shape=(height, width)"
             )
-        data = lazy.compute()
-        return data if array_type == "numpy" else _to_zarr(data, lazy.chunksize)
+        data: np.ndarray = lazy.compute()
+        return data if array_type == "numpy" else _to_zarr(data, tuple(map(int, lazy.chunksize)))
 
     image, labels = make_volume(**kwargs)
     data = image if name == "volume" else labels
-    chunks_t = _VOLUME_CHUNKS if chunks is None else _check_shape("chunks", chunks, 3)
+    volume_chunks = _VOLUME_CHUNKS if chunks_t is None else chunks_t
     if array_type == "numpy":
         return data
     if array_type == "zarr":
-        return _to_zarr(data, chunks_t)
-    return da.from_array(data, chunks=chunks_t)
+        return _to_zarr(data, volume_chunks)
+    lazy_volume: da.Array = da.from_array(
+        data, chunks=volume_chunks
+    )
+    return lazy_volume

@@ -99,34 +99,100 @@ def test_plot_slice_reads_only_the_plane_of_a_zarr_array(tmp_path, volume):
     for p in chunk_files:
         if p.relative_to(path / "c").parts[0] != "2":
             p.write_bytes(b"not a chunk")
-    with pytest.raises(Exception):  # noqa: B017 - any error: the trap is armed
+    with pytest.raises(RuntimeError, match="Zstd decompression error"):  # the trap is armed
         zarr.open_array(path)[3]
     ax = plot_slice(zarr.open_array(path, mode="r"), index=2)
     np.testing.assert_array_equal(ax.images[0].get_array(), volume[2])
 
 
 def test_plot_slice_computes_only_one_dask_plane(volume):
-    lazy = da.from_array(volume, chunks=(1, 7, 8))
+    computed = []
+
+    def plane(block_info=None):
+        # One block per z plane; record which planes dask asks for.
+        (z0, z1), *_ = block_info[None]["array-location"]
+        computed.append(z0)
+        return volume[z0:z1]
+
+    lazy = da.map_blocks(plane, chunks=((1,) * 6, (7,), (8,)), dtype=volume.dtype,
+                         meta=np.empty((0, 0, 0), dtype=volume.dtype))
     ax = plot_slice(lazy, index=5)
     np.testing.assert_array_equal(ax.images[0].get_array(), volume[5])
+    assert computed == [5]
 
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "match"),
     [
         ((np.zeros(5),), {}, ValueError, "at least 2 dimensions"),
-        ((np.zeros((3, 4, 5)),), {"axis": 3}, ValueError, r"axis must be .*\[-3, 3\)"),
-        ((np.zeros((3, 4, 5)),), {"axis": 1.0}, TypeError, "axis"),
-        ((np.zeros((3, 4, 5)), 3), {}, ValueError, r"index must be .*\[-3, 3\).*got 3"),
-        ((np.zeros((3, 4, 5)), -5), {"axis": 1}, ValueError, "index"),
-        ((np.zeros((3, 4, 5)), "1"), {}, TypeError, "index"),
-        ((np.zeros((4, 5)), 1), {}, ValueError, "index must be None for a 2D array"),
+        ((np.zeros((3, 4, 5)),), {"axis": 3}, ValueError,
+         r"axis=3 must be an integer in \[-3, 3\) \(an axis of an array of shape \(3, 4, 5\)\)"),
+        ((np.zeros((3, 4, 5)),), {"axis": 1.0}, TypeError, r"axis=1\.0 must be an integer in"),
+        ((np.zeros((3, 4, 5)),), {"axis": True}, TypeError, r"axis=True must be .*not a bool"),
+        ((np.zeros((3, 4, 5)), 3), {}, ValueError,
+         r"index=3 must be an integer in \[-3, 3\) \(a position along axis 0\)"),
+        ((np.zeros((3, 4, 5)), -5), {"axis": 1}, ValueError, r"index=-5 must be .*\[-4, 4\)"),
+        ((np.zeros((3, 4, 5)), "1"), {}, TypeError, r"index='1' must be an integer in"),
+        ((np.zeros((3, 4, 5)), 1.0), {}, TypeError, r"index=1\.0 must be an integer in"),
+        ((np.zeros((4, 5)), 1), {}, ValueError, r"index=1 must be None for a 2D array"),
         ((np.zeros((4, 5)),), {"ax": "left"}, TypeError, "ax must be"),
+        ((np.zeros((4, 5)),), {"colorbar": "no"}, TypeError, r"colorbar='no' must be True or"),
     ],
 )
 def test_plot_slice_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         plot_slice(*args, **kwargs)
+    assert plt.get_fignums() == []  # refused before any figure was made
+
+
+@pytest.mark.parametrize(
+    ("axis", "error"), [(2, ValueError), (-3, ValueError), (1.0, TypeError), ("0", TypeError)]
+)
+def test_plot_slice_checks_the_axis_of_a_2d_array_too(axis, error):
+    # The axis of a 2D array used to be ignored, whatever it was.
+    with pytest.raises(error, match=r"axis=.* must be an integer in \[-2, 2\)"):
+        plot_slice(np.zeros((4, 5)), axis=axis)
+
+
+def test_plot_slice_colorbar_is_a_flag():
+    # Any value used to count as true: colorbar="no" drew a colorbar.
+    with pytest.raises(TypeError, match=r"colorbar='no' must be True or False"):
+        plot_slice(np.zeros((4, 5)), colorbar="no")
+
+
+def unknown_size_dask_array(shape=(4, 4)):
+    """A dask array whose first axis has an unknown size (NaN), as boolean indexing makes."""
+    lazy = da.zeros(shape, chunks=2)
+    return lazy[lazy.sum(axis=tuple(range(1, len(shape)))) >= 0]
+
+
+def test_plots_refuse_an_array_of_unknown_size_where_sizes_are_needed():
+    # plot_chunk_grid used to draw NaN edges (a RuntimeWarning in a cast), plot_levels
+    # and plot_slice along an unknown axis to fail converting NaN to an integer.
+    match = r"must have a known shape, got shape \(nan, 4(, 6)?\).*compute_chunk_sizes\(\)"
+    with pytest.raises(ValueError, match="image2d " + match):
+        plot_chunk_grid(unknown_size_dask_array())
+    with pytest.raises(ValueError, match=r"levels\[0\] " + match):
+        plot_levels([unknown_size_dask_array()])
+    with pytest.raises(ValueError, match="array " + match):
+        plot_slice(unknown_size_dask_array((4, 4, 6)), axis=0)
+    assert plt.get_fignums() == []
+
+
+def test_plot_slice_shows_an_array_of_unknown_size_when_no_position_needs_it():
+    # A 2D array is shown whole, and a plane across the unknown axis needs no position
+    # on it: these worked before and still do.
+    ax = plot_slice(unknown_size_dask_array())
+    assert ax.images[0].get_array().shape == (4, 4)
+    ax = plot_slice(unknown_size_dask_array((4, 4, 6)), index=1, axis=2)
+    assert ax.images[0].get_array().shape == (4, 4)
+
+
+@pytest.mark.parametrize("shape", [(3, 0, 5), (0, 5), (4, 0), (0, 3, 4)])
+def test_plot_slice_refuses_an_empty_array(shape):
+    # It used to draw an empty image (with a matplotlib warning) or fail in indexing.
+    with pytest.raises(ValueError, match=r"array must have at least one pixel along every axis"):
+        plot_slice(np.zeros(shape))
 
 
 # --------------------------------------------------------------------------- plot_chunk_grid
@@ -192,19 +258,69 @@ def test_chunk_grid_shows_large_images_with_a_stride():
     assert ax.images[0].get_extent() == [-0.5, 299.5, 4999.5, -0.5]
 
 
+CHUNKS = r"must be a \(chunk_y, chunk_x\) pair of integers >= 1"
+
+
 @pytest.mark.parametrize(
     ("image", "chunks", "error", "match"),
     [
         (np.zeros((4, 4, 4)), (2, 2), ValueError, "image2d must be 2D"),
-        (np.zeros((4, 4)), None, ValueError, "chunks must be given"),
-        (np.zeros((4, 4)), (2,), ValueError, "chunks must be a pair"),
-        (np.zeros((4, 4)), (0, 2), ValueError, "chunks must be a pair"),
-        (np.zeros((4, 4)), "22", ValueError, "chunks must be a pair"),
+        (np.zeros((4, 4)), None, ValueError, r"chunks=None needs an array with chunks of its own"),
+        (np.zeros((4, 4)), (2,), ValueError, r"chunks=\(2,\) " + CHUNKS),
+        (np.zeros((4, 4)), (0, 2), ValueError, r"chunks=\(0, 2\) " + CHUNKS),
+        (np.zeros((4, 4)), (), ValueError, r"chunks=\(\) " + CHUNKS),
+        (np.zeros((4, 4)), "22", TypeError, r"chunks='22' " + CHUNKS),
+        (np.zeros((4, 4)), 2, TypeError, r"chunks=2 " + CHUNKS),
+        (np.zeros((4, 4)), (2.0, 2), TypeError, r"chunks=\(2\.0, 2\) " + CHUNKS),
+        (np.zeros((4, 4)), (True, 2), TypeError, r"chunks=\(True, 2\) " + CHUNKS),
+        (np.zeros((0, 4)), (2, 2), ValueError, r"image2d must have at least one pixel"),
     ],
 )
 def test_chunk_grid_rejects_bad_input(image, chunks, error, match):
     with pytest.raises(error, match=match):
         plot_chunk_grid(image, chunks)
+    assert plt.get_fignums() == []  # refused before any figure was made
+
+
+@pytest.mark.parametrize(
+    ("chunks", "error"), [("22", TypeError), ((2.0, 2), TypeError), ((True, 2), TypeError)]
+)
+def test_chunk_grid_wrong_types_of_chunks_are_type_errors(chunks, error):
+    # They used to be ValueErrors.
+    with pytest.raises(error, match=r"chunks=.* " + CHUNKS):
+        plot_chunk_grid(np.zeros((4, 4)), chunks)
+
+
+def test_chunk_grid_takes_numpy_integers():
+    # A numpy pair of chunks and a numpy max_display used to be refused.
+    ax = plot_chunk_grid(np.zeros((100, 150)), np.array([50, 64]), max_display=np.int64(100))
+    assert [len(lines.get_segments()) for lines in ax.collections] == [3, 4]
+    assert ax.images[0].get_array().shape == (50, 75)  # stride 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"show_indices": "no"}, TypeError, r"show_indices='no' must be True or False"),
+        ({"show_indices": 0}, TypeError, r"show_indices=0 must be True or False"),
+        ({"max_labels": -1}, ValueError, r"max_labels=-1 must be an integer >= 0"),
+        ({"max_labels": None}, TypeError, r"max_labels=None must be an integer >= 0"),
+        ({"max_labels": 2.5}, TypeError, r"max_labels=2\.5 must be an integer >= 0"),
+        ({"max_display": 0}, ValueError, r"max_display=0 must be an integer >= 1 \(pixels\)"),
+        ({"max_display": 2.5}, TypeError, r"max_display=2\.5 must be an integer >= 1"),
+        ({"max_display": True}, TypeError, r"max_display=True must be an integer >= 1"),
+        ({"linewidth": 0}, ValueError, r"linewidth=0 must be a finite number > 0"),
+        ({"linewidth": -1.0}, ValueError, r"linewidth=-1\.0 must be a finite number > 0"),
+        ({"linewidth": float("nan")}, ValueError, r"linewidth=nan must be a finite number > 0"),
+        ({"linewidth": "thick"}, TypeError, r"linewidth='thick' must be a finite number > 0"),
+    ],
+)
+def test_chunk_grid_checks_its_flags_counts_and_sizes(kwargs, error, match):
+    # Each of these used to be accepted (drawn with labels, no labels or invisible lines),
+    # to fail inside matplotlib or numpy, or to raise the wrong exception.
+    with pytest.raises(error, match=match):
+        plot_chunk_grid(np.zeros((20, 20)), (10, 10), **kwargs)
+    assert plt.get_fignums() == []
 
 
 # --------------------------------------------------------------------------- plot_levels
@@ -254,13 +370,60 @@ def test_levels_on_given_axes_and_zarr_levels():
         ([], {}, ValueError, "at least one"),
         (np.zeros((4, 4)), {}, TypeError, "levels must be a list"),
         ([np.zeros(4)], {}, ValueError, r"levels\[0\] must have at least 2"),
-        ([np.zeros((4, 4))], {"titles": ["a", "b"]}, ValueError, "titles must hold one"),
-        ([np.zeros((4, 4))] * 2, {"axes": [None]}, ValueError, "axes must hold one"),
+        ([np.zeros((4, 4)), np.zeros((0, 2))], {}, ValueError,
+         r"levels\[1\] must have at least one pixel along every axis, got shape \(0, 2\)"),
+        ([np.zeros((4, 4))], {"titles": ["a", "b"]}, ValueError,
+         r"titles=\['a', 'b'\] must hold one title per level \(1\)"),
+        ([np.zeros((4, 4))], {"titles": "a"}, TypeError, r"titles='a' must be a list of one"),
+        ([np.zeros((4, 4))], {"titles": 3}, TypeError, r"titles=3 must be a list of one"),
+        ([np.zeros((4, 4))] * 2, {"axes": [None]}, ValueError,
+         r"axes=\[None\] must hold one matplotlib Axes per level \(2\)"),
+        ([np.zeros((4, 4))] * 2, {"axes": [None, None]}, TypeError,
+         r"axes\[0\]=None must be a matplotlib Axes"),
+        ([np.zeros((4, 4))], {"panel_size": 0}, ValueError,
+         r"panel_size=0 must be a finite number > 0"),
+        ([np.zeros((4, 4))], {"panel_size": -2.0}, ValueError, r"panel_size=-2\.0 must be"),
+        ([np.zeros((4, 4))], {"panel_size": float("inf")}, ValueError, r"panel_size=inf must be"),
+        ([np.zeros((4, 4))], {"panel_size": True}, TypeError, r"panel_size=True must be"),
+        ([np.zeros((4, 4))], {"max_display": 0}, ValueError, r"max_display=0 must be an integer"),
+        ([np.zeros((4, 4))], {"max_display": 1e3}, TypeError, r"max_display=1000\.0 must be an"),
     ],
 )
 def test_levels_reject_bad_input(levels, kwargs, error, match):
     with pytest.raises(error, match=match):
         plot_levels(levels, **kwargs)
+    assert plt.get_fignums() == []  # refused before any figure was made
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"panel_size": True}, TypeError),
+        ({"panel_size": 0}, ValueError),
+        ({"panel_size": float("nan")}, ValueError),
+        ({"titles": "ab"}, TypeError),
+        ({"axes": [None, None]}, TypeError),
+        ({"max_display": 0}, ValueError),
+    ],
+)
+def test_levels_check_every_argument_before_making_a_figure(kwargs, error):
+    # panel_size=True and 0 used to make a figure, NaN failed inside matplotlib, a
+    # string of titles and non-Axes were ValueErrors, and a bad max_display was found
+    # only after a figure had been made (and left open).
+    with pytest.raises(error, match=r"(panel_size|titles|axes\[0\]|max_display)=.* must"):
+        plot_levels([np.zeros((4, 4)), np.zeros((2, 2))], **kwargs)
+    assert plt.get_fignums() == []
+
+
+def test_levels_take_a_numpy_max_display_and_return_the_figure_of_subfigure_axes():
+    # np.int64 used to be refused; axes in a subfigure used to give the SubFigure, which
+    # cannot be saved, although a Figure is what plot_levels says it returns.
+    fig = plt.figure()
+    axes = fig.subfigures(1, 2)[0].subplots(1, 2)
+    returned = plot_levels([np.zeros((8, 8)), np.zeros((4, 4))], axes=axes,
+                           max_display=np.int64(4))
+    assert returned is fig
+    assert axes[0].images[0].get_array().shape == (4, 4)  # stride 2
 
 
 # --------------------------------------------------------------------------- plot_codec_bytes
@@ -273,8 +436,10 @@ def test_codec_bytes_from_a_mapping():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["none", "zstd", "lz4"]
     assert [t.get_text() for t in ax.texts] == ["4.00 MiB", "1.00 MiB", "1.50 MiB"]
     assert "MiB" in ax.get_xlabel()
-    # All labels fit inside the x range.
-    assert ax.get_xlim()[1] > 4.0
+    # All labels fit inside the axes: the x range leaves room after the longest bar.
+    ax.figure.canvas.draw()
+    right_edge = ax.get_window_extent().x1
+    assert all(t.get_window_extent().x1 <= right_edge for t in ax.texts)
 
 
 def test_codec_bytes_from_records_with_ratios():
@@ -294,20 +459,52 @@ def test_codec_bytes_from_records_with_ratios():
     assert ax.get_title() == ""
 
 
+BYTES = r"must be a finite number of bytes >= 0"
+ROW = r"must be a dict with keys 'codec' and 'bytes' \(and optionally 'ratio'\)"
+RATIO = r"must be None or a finite compression ratio > 0"
+
+
 @pytest.mark.parametrize(
     ("results", "error", "match"),
     [
-        ({}, ValueError, "at least one codec"),
-        ("zstd", TypeError, "results must be a mapping"),
-        ({"zstd": -1}, ValueError, r"results\['zstd'\] must be a number >= 0, got -1"),
-        ({"zstd": "big"}, ValueError, r"results\['zstd'\]"),
-        ([{"codec": "zstd"}], ValueError, r"results\[0\] must be a dict with keys"),
-        ([{"codec": "zstd", "bytes": True}], ValueError, r"results\[0\]\['bytes'\]"),
-        ([{"codec": "zstd", "bytes": 1, "ratio": -2}], ValueError, r"\['ratio'\]"),
+        ({}, ValueError, r"results=\{\} must hold at least one codec"),
+        ("zstd", TypeError, r"results='zstd' must be a mapping \{codec: bytes\} or a list"),
+        ({"zstd": -1}, ValueError, r"results\['zstd'\]=-1 " + BYTES),
+        ({"zstd": float("inf")}, ValueError, r"results\['zstd'\]=inf " + BYTES),
+        ({"zstd": float("nan")}, ValueError, r"results\['zstd'\]=nan " + BYTES),
+        ({"zstd": "big"}, TypeError, r"results\['zstd'\]='big' " + BYTES),
+        ({"zstd": None}, TypeError, r"results\['zstd'\]=None " + BYTES),
+        ([{"codec": "zstd"}], ValueError, r"results\[0\]=\{'codec': 'zstd'\} " + ROW),
+        (["zstd"], TypeError, r"results\[0\]='zstd' " + ROW),
+        ([{"codec": "zstd", "bytes": True}], TypeError, r"results\[0\]\['bytes'\]=True " + BYTES),
+        ([{"codec": "zstd", "bytes": 1, "ratio": -2}], ValueError, r"\['ratio'\]=-2 " + RATIO),
+        ([{"codec": "zstd", "bytes": 1, "ratio": 0}], ValueError, r"\['ratio'\]=0 " + RATIO),
+        ([{"codec": "zstd", "bytes": 1, "ratio": float("inf")}], ValueError,
+         r"\['ratio'\]=inf " + RATIO),
+        ([{"codec": "zstd", "bytes": 1, "ratio": "4x"}], TypeError, r"\['ratio'\]='4x' " + RATIO),
     ],
 )
 def test_codec_bytes_rejects_bad_input(results, error, match):
     with pytest.raises(error, match=match):
+        plot_codec_bytes(results)
+    assert plt.get_fignums() == []  # refused before any figure was made
+
+
+@pytest.mark.parametrize(
+    ("results", "error"),
+    [
+        ({"zstd": float("inf")}, ValueError),
+        ({"zstd": "big"}, TypeError),
+        ([{"codec": "zstd", "bytes": True}], TypeError),
+        (["zstd"], TypeError),
+        ([{"codec": "zstd", "bytes": 1, "ratio": 0}], ValueError),
+        ([{"codec": "zstd", "bytes": 1, "ratio": float("inf")}], ValueError),
+    ],
+)
+def test_codec_bytes_numbers_follow_the_rule(results, error):
+    # Infinite bytes failed inside matplotlib; a string or a bool as bytes and a row
+    # that is not a dict were ValueErrors; a ratio of 0 or infinity was drawn.
+    with pytest.raises(error, match=r"results\[.*\]=.* must be"):
         plot_codec_bytes(results)
 
 
@@ -318,5 +515,5 @@ def test_plot_levels_strides_large_levels():
     assert first.shape == (7, 500)       # stride 6 along both axes
     assert second.shape == (7, 500)      # (20, 1500) with stride 3
     plt.close(fig)
-    with pytest.raises(ValueError, match="max_display must be a positive integer"):
+    with pytest.raises(ValueError, match=r"max_display=0 must be an integer >= 1 \(pixels\)"):
         plot_levels([big], max_display=0)

@@ -94,20 +94,57 @@ def test_n_nuclei_is_respected():
     np.testing.assert_array_equal(np.unique(labels), [0, 1, 2, 3])
 
 
+VOLUME_SHAPE = r"must be a sequence of 3 integers >= 8"
+
+
+# A wrong type is a TypeError, a wrong value of the right type a ValueError; the
+# message repeats name=value and says what is accepted.
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"shape": (4, 32, 32)}, ValueError, "shape"),
-        ({"shape": (16, 32)}, TypeError, "shape"),
-        ({"shape": "big"}, TypeError, "shape"),
-        ({"seed": -1}, ValueError, "seed"),
-        ({"seed": 1.5}, TypeError, "seed"),
-        ({"n_nuclei": -2}, ValueError, "n_nuclei"),
+        ({"shape": (4, 32, 32)}, ValueError, r"shape=\(4, 32, 32\) " + VOLUME_SHAPE),
+        ({"shape": (16, 32)}, ValueError, r"shape=\(16, 32\) " + VOLUME_SHAPE),
+        ({"shape": ()}, ValueError, r"shape=\(\) " + VOLUME_SHAPE),
+        ({"shape": (16.0, 32, 32)}, TypeError, r"shape=\(16\.0, 32, 32\) " + VOLUME_SHAPE),
+        ({"shape": (True, 32, 32)}, TypeError, r"shape=\(True, 32, 32\) " + VOLUME_SHAPE),
+        ({"shape": "big"}, TypeError, r"shape='big' " + VOLUME_SHAPE),
+        ({"shape": 16}, TypeError, r"shape=16 " + VOLUME_SHAPE),
+        ({"seed": -1}, ValueError, r"seed=-1 must be an integer >= 0"),
+        ({"seed": 1.5}, TypeError, r"seed=1\.5 must be an integer >= 0"),
+        ({"seed": True}, TypeError, r"seed=True must be an integer >= 0, not a bool"),
+        ({"n_nuclei": -2}, ValueError, r"n_nuclei=-2 must be None or an integer >= 0"),
+        ({"n_nuclei": 2.0}, TypeError, r"n_nuclei=2\.0 must be None or an integer >= 0"),
     ],
 )
 def test_make_volume_rejects_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_volume(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(16.0, 48, 64), (16, 48, 64, 1), ()],
+)
+def test_make_volume_shape_errors_follow_the_rule(shape):
+    # A float side used to be a ValueError, a wrong length and an empty shape TypeErrors.
+    error = TypeError if any(isinstance(v, float) for v in shape) else ValueError
+    with pytest.raises(error, match=r"shape=.* " + VOLUME_SHAPE):
+        make_volume(shape)
+
+
+def test_make_volume_takes_a_numpy_shape():
+    # It used to be refused (a numpy array is not a Sequence).
+    image, labels = make_volume(np.array(SMALL), seed=3)
+    expected_image, expected_labels = make_volume(SMALL, seed=3)
+    np.testing.assert_array_equal(image, expected_image)
+    np.testing.assert_array_equal(labels, expected_labels)
+
+
+def test_make_volume_refuses_a_shape_that_cannot_fit_before_allocating():
+    # It used to start and fail with a MemoryError.
+    with pytest.raises(ValueError, match=r"the arrays making a volume of shape="
+                       r"\(8, 1048576, 1048576\) need .* GiB .*use a smaller shape"):
+        make_volume((8, 2**20, 2**20))
 
 
 # --------------------------------------------------------------------------- slide
@@ -203,20 +240,65 @@ def test_different_seeds_give_different_slides():
     assert not np.array_equal(a, b)
 
 
+SLIDE_SHAPE = r"must be a sequence of 2 integers >= 1"
+TILE = r"must be an integer >= 1 or a \(tile_y, tile_x\) pair of integers >= 1"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"shape": (0, 10)}, ValueError, "shape"),
-        ({"shape": (10, 10, 10)}, TypeError, "shape"),
-        ({"tile": 0}, ValueError, "tile"),
-        ({"tile": (10,)}, TypeError, "tile"),
-        ({"tile": True}, TypeError, "tile"),
-        ({"seed": -3}, ValueError, "seed"),
+        ({"shape": (0, 10)}, ValueError, r"shape=\(0, 10\) " + SLIDE_SHAPE),
+        ({"shape": (10, 10, 10)}, ValueError, r"shape=\(10, 10, 10\) " + SLIDE_SHAPE),
+        ({"shape": ()}, ValueError, r"shape=\(\) " + SLIDE_SHAPE),
+        ({"shape": (10.0, 10)}, TypeError, r"shape=\(10\.0, 10\) " + SLIDE_SHAPE),
+        ({"shape": "10x10"}, TypeError, r"shape='10x10' " + SLIDE_SHAPE),
+        ({"tile": 0}, ValueError, r"tile=0 " + TILE),
+        ({"tile": (10,)}, ValueError, r"tile=\(10,\) " + TILE),
+        ({"tile": (10, 0)}, ValueError, r"tile=\(10, 0\) " + TILE),
+        ({"tile": True}, TypeError, r"tile=True " + TILE + ", not a bool"),
+        ({"tile": 2.5}, TypeError, r"tile=2\.5 " + TILE),
+        ({"tile": (256.0, 256)}, TypeError, r"tile=\(256\.0, 256\) " + TILE),
+        ({"tile": "256"}, TypeError, r"tile='256' " + TILE),
+        ({"seed": -3}, ValueError, r"seed=-3 must be an integer >= 0"),
+        ({"seed": 0.0}, TypeError, r"seed=0\.0 must be an integer >= 0"),
     ],
 )
 def test_make_slide_rejects_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_slide(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"shape": (10.0, 10)}, TypeError),
+        ({"shape": (10, 10, 10)}, ValueError),
+        ({"tile": (10,)}, ValueError),
+        ({"tile": (256.0, 256)}, TypeError),
+    ],
+)
+def test_make_slide_errors_follow_the_rule(kwargs, error):
+    # Floats used to be ValueErrors, wrong lengths TypeErrors.
+    with pytest.raises(error, match=r"(shape|tile)="):
+        make_slide(**kwargs)
+
+
+def test_make_slide_takes_numpy_shapes_and_tiles():
+    # A numpy shape or tile pair used to be refused (a numpy array is not a Sequence).
+    slide = make_slide(np.array([300, 500]), tile=np.array([128, 256]))
+    assert slide.shape == (300, 500)
+    assert slide.chunks == ((128, 128, 44), (256, 244))
+    assert make_slide((300, 500), tile=np.int64(128)).chunksize == (128, 128)
+
+
+@pytest.mark.parametrize("seed", [2**62, 2**64, 10**30])
+def test_every_seed_accepted_makes_a_slide(seed):
+    # make_slide took any seed >= 0, but a seed above about 2**56 failed later, when
+    # the pixels were computed (OverflowError while hashing).
+    pixels = make_slide((64, 64), tile=32, seed=seed).compute()
+    assert pixels.shape == (64, 64) and pixels.dtype == np.uint8
+    assert pixels.min() < pixels.max()
+
 
 
 # --------------------------------------------------------------------------- load_sample
@@ -267,17 +349,50 @@ def test_full_size_slide_refuses_to_fill_memory(array_type):
         load_sample("slide", array_type)
 
 
+NAMES = r"must be one of \['labels', 'slide', 'volume'\]"
+ARRAY_TYPES = r"must be one of \['numpy', 'zarr', 'dask'\]"
+
+
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "match"),
     [
-        (("nuclei",), {}, ValueError, r"name must be one of \['labels', 'slide', 'volume'\]"),
-        (("volume", "xarray"), {}, ValueError, r"array_type must be one of .*numpy"),
-        (("volume",), {"shape": (8, 8)}, TypeError, "shape"),
-        (("volume", "zarr"), {"chunks": (8, 8)}, TypeError, "chunks"),
-        (("slide", "dask"), {"chunks": (0, 8)}, ValueError, "chunks"),
+        (("nuclei",), {}, ValueError, r"name='nuclei' " + NAMES),
+        ((None,), {}, TypeError, r"name=None " + NAMES),
+        ((["volume"],), {}, TypeError, r"name=\['volume'\] " + NAMES),
+        (("volume", "xarray"), {}, ValueError, r"array_type='xarray' " + ARRAY_TYPES),
+        (("volume", None), {}, TypeError, r"array_type=None " + ARRAY_TYPES),
+        (("volume",), {"shape": (8, 8)}, ValueError, r"shape=\(8, 8\) " + VOLUME_SHAPE),
+        (("volume", "zarr"), {"chunks": (8, 8)}, ValueError,
+         r"chunks=\(8, 8\) must be a sequence of 3 integers >= 1"),
+        (("volume", "dask"), {"chunks": (8.0, 8, 8)}, TypeError,
+         r"chunks=\(8\.0, 8, 8\) must be a sequence of 3 integers >= 1"),
+        (("volume", "dask"), {"chunks": 8}, TypeError, r"chunks=8 must be a sequence of 3"),
+        (("slide", "dask"), {"chunks": (0, 8)}, ValueError,
+         r"chunks=\(0, 8\) must be a sequence of 2 integers >= 1"),
+        (("slide", "dask"), {"chunks": (8, 8, 8)}, ValueError, r"chunks=\(8, 8, 8\) must be"),
         (("slide",), {"n_nuclei": 3}, TypeError, "n_nuclei"),
     ],
 )
 def test_load_sample_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         load_sample(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [((None,), TypeError), ((["volume"],), TypeError), (("volume", None), TypeError)],
+)
+def test_load_sample_names_that_are_not_strings_are_type_errors(args, error):
+    # None used to be a ValueError, a list an "unhashable type" error naming nothing.
+    with pytest.raises(error, match=r"(name|array_type)=.* must be one of"):
+        load_sample(*args)
+
+
+def test_load_sample_checks_chunks_before_making_the_volume(monkeypatch):
+    # Bad chunks used to be found only after the volume had been made.
+    def not_called(*args):
+        raise AssertionError("the volume was made before the chunks were checked")
+
+    monkeypatch.setattr(sample_data, "_cached_volume", not_called)
+    with pytest.raises(ValueError, match=r"chunks=\(8, 8\) must be a sequence of 3"):
+        load_sample("volume", "zarr", chunks=(8, 8))
