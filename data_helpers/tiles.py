@@ -24,6 +24,7 @@ How the work is done
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import math
@@ -35,6 +36,7 @@ from typing import Any, Literal, cast
 import dask.array as da
 import numpy as np
 import zarr
+from dask.array.overlap import ensure_minimum_chunksize
 from numpy.typing import NDArray
 
 from data_helpers import _destination, ome
@@ -82,7 +84,7 @@ SourceArray = NDArray[Any] | zarr.Array[Any] | da.Array | MultiscaleImage
 
 
 def map_tiles(
-    func: Callable[[NDArray[Any]], NDArray[Any]],
+    func: Callable[..., NDArray[Any]],
     source: SourceArray,
     dest: str | os.PathLike[str],
     *,
@@ -105,7 +107,10 @@ def map_tiles(
         Takes a numpy block (a chunk with its halo) and returns a numpy block of the same
         shape, of dtype ``dtype``. It must look no further than ``depth`` pixels from
         any pixel, and give the same result for the same pixels (it may be called again
-        for a block after an interruption).
+        for a block after an interruption). A ``func`` with a parameter named
+        ``origin`` is also given the image coordinates of the block's first pixel,
+        halo included (negative at the image's start, where the halo is made up by
+        ``boundary``): for labels named after their position, say.
     source
         A numpy, zarr or dask array, or a `MultiscaleImage` (its level 0; pass
         ``image.level(i)`` for another level). It is read chunk by chunk.
@@ -379,7 +384,7 @@ def _open_resumable(
 # -- the work ------------------------------------------------------------------------------
 
 
-def _lazy_result(func: Callable[[NDArray[Any]], NDArray[Any]], plan: _Plan) -> da.Array:
+def _lazy_result(func: Callable[..., NDArray[Any]], plan: _Plan) -> da.Array:
     """The whole result as a dask array, one block per write block (nothing computed)."""
     source = plan.source
     if isinstance(source, da.Array):
@@ -389,27 +394,52 @@ def _lazy_result(func: Callable[[NDArray[Any]], NDArray[Any]], plan: _Plan) -> d
     else:
         lazy = da.from_array(source, chunks=plan.blocks)
     boundary: str | int = 0 if plan.boundary == "constant" else plan.boundary
-    checked = _Checked(func, plan.dtype)
-    result = cast(da.Array, lazy.map_overlap(
+    # map_overlap needs every block at least as thick as the halo: an edge block thinner
+    # than that is merged into its neighbour here, as dask would do itself, so that we
+    # know where each block starts (for ``origin``).
+    thick = tuple(ensure_minimum_chunksize(d, c) if d else c
+                  for d, c in zip(plan.depth, lazy.chunks, strict=True))
+    overlapped = lazy.rechunk(thick) if thick != lazy.chunks else lazy
+    starts = tuple(tuple(int(v) for v in np.cumsum((0, *c))[:-1]) for c in thick)
+    checked = _Checked(func, plan.dtype, starts, plan.depth)
+    result = cast(da.Array, overlapped.map_overlap(
         checked, depth=plan.depth, boundary=boundary, trim=True, dtype=plan.dtype,
         meta=np.empty((0,) * len(plan.shape), dtype=plan.dtype),
     ))
-    # dask merges an edge block thinner than the halo into its neighbour first; the writes
-    # must be whole write blocks again (two tasks writing one chunk would race).
+    # The writes must be whole write blocks again (two tasks writing one chunk would race).
     if result.chunks != lazy.chunks:
         result = result.rechunk(lazy.chunks)
     return result
 
 
 class _Checked:
-    """``func``, with its output checked: same shape as the block, the promised dtype."""
+    """``func``, with its output checked: same shape as the block, the promised dtype.
 
-    def __init__(self, func: Callable[[NDArray[Any]], NDArray[Any]], dtype: np.dtype[Any]):
+    A ``func`` with an ``origin`` parameter is also told where its block (halo
+    included) starts in the image.
+    """
+
+    def __init__(self, func: Callable[..., NDArray[Any]], dtype: np.dtype[Any],
+                 starts: tuple[tuple[int, ...], ...], depth: tuple[int, ...]) -> None:
         self.func = func
         self.dtype = dtype
+        self.starts = starts
+        self.depth = depth
+        try:
+            self.wants_origin = "origin" in inspect.signature(func).parameters
+        except (TypeError, ValueError):  # a builtin without a signature
+            self.wants_origin = False
 
-    def __call__(self, block: NDArray[Any]) -> NDArray[Any]:
-        out = self.func(block)
+    def __call__(self, block: NDArray[Any],
+                 block_info: dict[Any, Any] | None = None) -> NDArray[Any]:
+        if self.wants_origin:
+            assert block_info is not None  # dask passes it, since we ask for it
+            location = block_info[None]["chunk-location"]
+            origin = tuple(s[i] - d for s, i, d in zip(self.starts, location, self.depth,
+                                                       strict=True))
+            out = self.func(block, origin=origin)
+        else:
+            out = self.func(block)
         if not isinstance(out, np.ndarray):
             raise TypeError(
                 f"func returned {type(out).__name__}; it must return a numpy array of the "

@@ -312,3 +312,19 @@ def test_bad_sources_and_destinations(tmp_path: Path) -> None:
 def test_progress_bar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     map_tiles(lambda b: b, image((40, 40)), tmp_path / "r.zarr", chunks=(16, 16), progress=True)
     assert "9/9" in capsys.readouterr().out
+
+
+def test_func_is_told_where_its_block_starts(tmp_path: Path) -> None:
+    """With an ``origin`` parameter, func sees its block's place in the image."""
+    shape = (45, 61)
+
+    def coordinates(block: np.ndarray, origin: tuple[int, ...]) -> np.ndarray:
+        rows = np.arange(block.shape[0])[:, None] + origin[0]
+        cols = np.arange(block.shape[1])[None, :] + origin[1]
+        return (rows * 1000 + cols).astype(np.int64)
+
+    for chunks, depth in [((16, 16), 0), ((16, 16), 3), ((40, 5), 2), ((45, 61), 1)]:
+        result = map_tiles(coordinates, np.zeros(shape, np.uint8), tmp_path / f"{chunks}{depth}",
+                           depth=depth, chunks=chunks, dtype="int64")
+        expected = np.arange(shape[0])[:, None] * 1000 + np.arange(shape[1])[None, :]
+        np.testing.assert_array_equal(result[...], expected)
