@@ -41,6 +41,7 @@ __all__ = [
     "as_zarr_version",
     "available_memory",
     "check_fits_in_memory",
+    "check_sharding",
     "one_of",
 ]
 
@@ -319,6 +320,23 @@ def as_zarr_version(value: object, name: str = "zarr_version") -> ZarrVersion:
     if version == 3:
         return 3
     raise ValueError(f"{name}={value!r} must be {accepted}")
+
+
+def check_sharding(name: str, value: object, zarr_version: int) -> None:
+    """Refuse a sharding setting (``value`` not None) unless ``zarr_version`` is 3.
+
+    Examples
+    --------
+    >>> check_sharding("shard_chunks", 2, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: shard_chunks=2 needs zarr_version=3 (got zarr_version=2): Zarr v2 has no sharding
+    """
+    if value is not None and zarr_version != 3:
+        raise ValueError(
+            f"{name}={value!r} needs zarr_version=3 (got zarr_version={zarr_version!r}): "
+            "Zarr v2 has no sharding"
+        )
 
 
 def as_compression(value: object, name: str = "compression") -> Compression:

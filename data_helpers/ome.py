@@ -47,6 +47,7 @@ from data_helpers._checks import (
     as_float,
     as_ints,
     as_zarr_version,
+    check_sharding,
     one_of,
 )
 
@@ -313,10 +314,7 @@ def array_spec(
                      accepted=f"one integer >= 1 per axis of shape={shape}")
     fill_value = _fill_value(0, dtype)
     if zarr_version == 2:
-        if shard_shape is not None:
-            raise ValueError(
-                f"shard_shape={shard_shape!r} needs zarr_version=3: Zarr v2 has no sharding"
-            )
+        check_sharding("shard_shape", shard_shape, zarr_version)
         return _array_spec_v2(shape, dtype, chunks, compression, fill_value)
     shard = None if shard_shape is None else _check_shard_shape(shard_shape, chunks, shape, 0)
     return _array_spec_v3(shape, dtype, chunks, compression, fill_value, shard, None)
@@ -427,10 +425,7 @@ def image_model(
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{label}={value!r} must be a string")
     if shard_shapes is not None:
-        if zarr_version != 3:
-            raise ValueError(
-                f"shard_shapes={shard_shapes!r} needs zarr_version=3: Zarr v2 has no sharding"
-            )
+        check_sharding("shard_shapes", shard_shapes, zarr_version)
         if len(_sequence("shard_shapes", shard_shapes)) != n_levels:
             raise ValueError(
                 f"shard_shapes has {len(shard_shapes)} entries, expected one per level "

@@ -55,6 +55,7 @@ from data_helpers._checks import (
     as_int,
     as_per_axis,
     as_zarr_version,
+    check_sharding,
     one_of,
 )
 from data_helpers.chunking import auto_chunks, chunk_regions
@@ -290,11 +291,7 @@ def _plan(source: Any, **settings: Any) -> _Plan:
     level_chunks = tuple(tuple(min(c, n) for c, n in zip(chunks, s, strict=True)) for s in shapes)
     shard_shapes = None
     if settings["shard_chunks"] is not None:
-        if zarr_version != 3:
-            raise ValueError(
-                f"shard_chunks={settings['shard_chunks']!r} needs zarr_version=3: "
-                "Zarr v2 has no sharding"
-            )
+        check_sharding("shard_chunks", settings["shard_chunks"], zarr_version)
         per_shard = _per_axis_ints("shard_chunks", settings["shard_chunks"], axes, fixed_value=1)
         shard_shapes = tuple(
             tuple(c * k for c, k in zip(lc, per_shard, strict=True)) for lc in level_chunks

@@ -49,6 +49,7 @@ from data_helpers._checks import (
     as_int,
     as_ints,
     as_zarr_version,
+    check_sharding,
     one_of,
 )
 from data_helpers.chunking import auto_chunks, chunk_regions
@@ -280,11 +281,7 @@ def _plan(source: Any, **settings: Any) -> _Plan:
 
     shards = None
     if settings["shard_chunks"] is not None:
-        if zarr_version != 3:
-            raise ValueError(
-                f"shard_chunks={settings['shard_chunks']!r} needs zarr_version=3: "
-                "Zarr v2 has no sharding"
-            )
+        check_sharding("shard_chunks", settings["shard_chunks"], zarr_version)
         per_shard = _per_axis("shard_chunks", settings["shard_chunks"], ndim, minimum=1)
         shards = tuple(min(c * k, math.ceil(n / c) * c)
                        for c, k, n in zip(chunks, per_shard, shape, strict=True))

@@ -55,6 +55,7 @@ from data_helpers._checks import (
     as_path,
     as_zarr_version,
     check_fits_in_memory,
+    check_sharding,
 )
 from data_helpers._stream_store import StreamStore
 from data_helpers.chunking import (
@@ -261,11 +262,7 @@ def _shard_chunks(shard_chunks: object, zarr_version: int) -> tuple[int, int] | 
         x, y = as_ints("shard_chunks", shard_chunks, 2, minimum=1, accepted=accepted)
     else:
         x = y = as_int("shard_chunks", shard_chunks, minimum=1, accepted=accepted)
-    if zarr_version != 3:
-        raise ValueError(
-            f"shard_chunks={shard_chunks!r} needs zarr_version=3 (got zarr_version="
-            f"{zarr_version!r}): Zarr v2 has no sharding; use shard_chunks=None with v2"
-        )
+    check_sharding("shard_chunks", shard_chunks, zarr_version)
     return x, y
 
 
