@@ -241,12 +241,9 @@ def build_pyramid(
             name=ome.image_name(destination.path), method=method,
         )
         group = ome.create_image(zarr.storage.LocalStore(destination.staging), model)
-        with _codec_threads(), _finished_tasks(), _progress_bar(progress) as bar:
-            _write_level_0(source, ome.level_array(group, "0"), bar)
-            for level in range(1, len(plan.shapes)):
-                _write_level(ome.level_array(group, str(level - 1)),
-                             ome.level_array(group, str(level)),
-                             plan.level_factors[level - 1], method, bar)
+        _write_levels(source, [ome.level_array(group, str(level))
+                               for level in range(len(plan.shapes))],
+                      plan.level_factors, method, progress=progress)
         ome.validate(destination.staging)
         destination.commit()
     return MultiscaleImage.open(destination.path)
@@ -448,6 +445,38 @@ def _next_factors(factor_sets: tuple[tuple[int, ...], ...], step: int) -> tuple[
 
 
 # -- writing -----------------------------------------------------------------------------
+
+
+def _write_levels(
+    source: SourceArray, levels: Sequence[zarr.Array[Any]],
+    level_factors: Sequence[tuple[int, ...]], method: Method, *, progress: bool = False,
+) -> None:
+    """Fill the empty arrays ``levels``: the first from ``source``, each further one from
+    the one above it, downsampled by its entry of ``level_factors`` with ``method``.
+
+    The arrays must already have their shapes (level ``k`` is `downsampled_shape` of
+    level ``k - 1`` by ``level_factors[k - 1]``), chunks and shards: this writes pixels,
+    never metadata. `build_pyramid` calls it with the levels it planned, and
+    `data_helpers.labels` with the levels of an existing image.
+    """
+    if len(level_factors) != len(levels) - 1:
+        raise ValueError(
+            f"{len(levels)} levels need {len(levels) - 1} factor sets, got {len(level_factors)}"
+        )
+    if tuple(source.shape) != tuple(levels[0].shape):
+        raise ValueError(f"source has shape {tuple(source.shape)}, level 0 {levels[0].shape}")
+    for k, (finer, target, factors) in enumerate(
+        zip(levels[:-1], levels[1:], level_factors, strict=True), start=1
+    ):
+        if downsampled_shape(finer.shape, factors) != tuple(target.shape):
+            raise ValueError(
+                f"level {k} has shape {target.shape}, but level {k - 1} {finer.shape} "
+                f"downsampled by {tuple(factors)} has {downsampled_shape(finer.shape, factors)}"
+            )
+    with _codec_threads(), _finished_tasks(), _progress_bar(progress) as bar:
+        _write_level_0(source, levels[0], bar)
+        for finer, target, factors in zip(levels[:-1], levels[1:], level_factors, strict=True):
+            _write_level(finer, target, tuple(factors), method, bar)
 
 
 def _write_blocks(array: zarr.Array[Any]) -> tuple[int, ...]:
