@@ -11,6 +11,7 @@ One module per concept (see the book's design notes):
 ``writer``                a streaming, multiscale, crash-safe Zarr writer
 ``pyramid``               out-of-core multiscale pyramids of existing arrays
 ``multiscale``            opening and navigating a multiscale image
+``labels``                label images stored with an image, with their pyramid
 ``plotting``              the book's figures
 ``inspect``               what is on disk: store trees, chunk statistics
 ========================  =================================================================
@@ -48,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "stream_to_zarr": "writer",
     "build_pyramid": "pyramid",
     "MultiscaleImage": "multiscale",
+    "write_labels": "labels",
     "plot_slice": "plotting",
     "plot_chunk_grid": "plotting",
     "plot_levels": "plotting",
