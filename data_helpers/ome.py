@@ -1051,14 +1051,15 @@ def validate_label_image(
     opened = _open_group(group)
     image = validate(opened, strict=strict)
     attributes = opened.attrs.asdict()
+    ome_json = attributes if isinstance(image, ImageV04) else attributes.get("ome")
+    if not isinstance(ome_json, Mapping) or "image-label" not in ome_json:
+        raise ValueError("not an OME-Zarr label image: its metadata has no 'image-label'")
     label_cls: Any = ImageLabelV04 if isinstance(image, ImageV04) else ImageLabelV05
     try:
         model: ImageLabelV04 | ImageLabelV05 = label_cls(attributes=attributes,
                                                          members=image.members)
     except Exception as error:  # pydantic's ValidationError
         raise ValueError(f"not a valid OME-Zarr image-label group: {error}") from error
-    if model.ome_attributes.image_label is None:
-        raise ValueError("not an OME-Zarr label image: its metadata has no 'image-label'")
     for path in model.ome_attributes.multiscales[0].datasets:
         dtype = level_array(opened, path.path).dtype
         if np.dtype(dtype).name not in LABEL_DTYPES:
