@@ -12,6 +12,7 @@ One module per concept (see the book's design notes):
 ``pyramid``               out-of-core multiscale pyramids of existing arrays
 ``multiscale``            opening and navigating a multiscale image
 ``tiles``                 processing an image too big for memory, chunk by chunk, with halos
+``labels``                label images stored with an image, with their pyramid
 ``plotting``              the book's figures
 ``inspect``               what is on disk: store trees, chunk statistics
 ========================  =================================================================
@@ -50,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "build_pyramid": "pyramid",
     "MultiscaleImage": "multiscale",
     "map_tiles": "tiles",
+    "write_labels": "labels",
     "plot_slice": "plotting",
     "plot_chunk_grid": "plotting",
     "plot_levels": "plotting",

@@ -27,13 +27,14 @@ import os
 import re
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
-from data_helpers._checks import as_bool, as_path
+from data_helpers._checks import as_bool, as_float, as_path
 
 __all__ = [
     "Destination",
@@ -41,11 +42,14 @@ __all__ = [
     "WriteLock",
     "check_destination",
     "is_zarr_store",
+    "remove_empty_group",
     "source_paths",
 ]
 
 # The metadata documents that make a folder a Zarr store (v3; v2 group, array, attributes).
 _ZARR_METADATA = frozenset({"zarr.json", ".zgroup", ".zarray", ".zattrs", ".zmetadata"})
+# What a group with no member holds: its metadata documents (v3; v2 group and attributes).
+_GROUP_DOCUMENTS = frozenset({"zarr.json", ".zgroup", ".zattrs"})
 # What else may stand at the top of a store: chunk keys ("0", "0.1", "c"), the package's
 # own hidden temporary files (zarr's "*.partial" writes) and child arrays or groups.
 _CHUNK_KEY = re.compile(r"^(c|\d+([./]\d+)*)$")
@@ -273,6 +277,10 @@ class WriteLock:
     `DestinationBusyError` at once. The kernel drops the lock when the process dies, so
     a killed writer never blocks the next one; the file itself is removed on release.
 
+    ``wait`` is for locks that are only ever held for a moment, such as the one around a
+    read-modify-write of a small metadata document: the second writer then keeps trying
+    for up to ``wait`` seconds before it is refused, instead of failing at once.
+
     Examples
     --------
     >>> import tempfile
@@ -285,10 +293,20 @@ class WriteLock:
     data_helpers._destination.DestinationBusyError: ...a.zarr' is being written by another writer...
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, wait: float = 0.0) -> None:
         self.path = path
         self.lock_file = _lock_path(path)
-        self._handle: TextIO | None = _acquire(self.lock_file, path)
+        deadline = time.monotonic() + as_float("wait", wait, minimum=0.0)
+        pause = 0.001
+        while True:
+            try:
+                self._handle: TextIO | None = _acquire(self.lock_file, path)
+                return
+            except DestinationBusyError:
+                if time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.05)
 
     def release(self) -> None:
         """Give the lock up (twice is harmless)."""
@@ -355,6 +373,35 @@ def _describe_holder(handle: TextIO) -> None:
 # -- writing aside, then swapping in -----------------------------------------------------------
 
 
+def remove_empty_group(path: Path) -> bool:
+    """Delete the Zarr group at ``path`` if it holds nothing but its metadata documents.
+
+    Such a group (``zarr.json``, or ``.zgroup`` and ``.zattrs``, and no member) holds no
+    data of anyone: a writer that made one for its own use and failed takes it back this
+    way. Anything else at ``path`` (a member, any other file, a symlink, nothing) is left
+    as it is. The caller holds the group's `WriteLock`, so nothing is added meanwhile;
+    the group is renamed aside to a hidden ``.NAME.<hex>.partial`` name first, so it
+    disappears at once. Returns whether it was deleted.
+
+    Examples
+    --------
+    >>> import tempfile, zarr
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = zarr.open_group(f"{tmp}/a.zarr", mode="w-").create_group("labels")
+    ...     remove_empty_group(Path(tmp, "a.zarr")), remove_empty_group(Path(tmp, "a.zarr/labels"))
+    (False, True)
+    """
+    if path.is_symlink() or not path.is_dir():
+        return False
+    entries = set(os.listdir(path))
+    if not entries or not entries <= _GROUP_DOCUMENTS:
+        return False
+    aside = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    os.rename(path, aside)
+    shutil.rmtree(aside, ignore_errors=True)
+    return True
+
+
 def _remove_stale_staging(path: Path) -> None:
     """Delete staging folders that a killed writer of ``path`` left behind.
 
@@ -381,7 +428,9 @@ class Destination:
     it was not committed, and gives the lock up: after a failure, ``dest`` is exactly as
     it was. With ``resumable=True`` the staging folder has a fixed name
     (``.NAME.resumable.partial``) and is kept after a failure, so that a later run can
-    finish it (`data_helpers.tiles.map_tiles` with ``resume=True``).
+    finish it (`data_helpers.tiles.map_tiles` with ``resume=True``). ``wait`` is passed
+    on to `WriteLock`: 0, the default, refuses a destination that another writer holds
+    at once.
 
     Examples
     --------
@@ -396,12 +445,12 @@ class Destination:
 
     def __init__(
         self, dest: object, *, overwrite: object = False, source: object = None,
-        name: str = "dest", resumable: bool = False,
+        name: str = "dest", resumable: bool = False, wait: float = 0.0,
     ) -> None:
         self.path = check_destination(
             dest, overwrite=overwrite, sources=source_paths(source), name=name
         )
-        self._lock = WriteLock(self.path)
+        self._lock = WriteLock(self.path, wait=wait)
         try:
             check_destination(self.path, overwrite=overwrite, name=name)
             _remove_stale_staging(self.path)
@@ -414,6 +463,7 @@ class Destination:
         self.staging = self.path.with_name(f".{self.path.name}.{tag}.partial")
         self.resumable = resumable
         self.committed = False
+        self.replaced = False
 
     def commit(self) -> None:
         """Swap the staged store in at `path`, replacing the Zarr store there, if any.
@@ -439,8 +489,26 @@ class Destination:
                 os.rename(old, self.path)
             raise
         self.committed = True
+        self.replaced = old is not None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+    def withdraw(self) -> None:
+        """Take back a `commit` that replaced nothing: remove the new store, lock still held.
+
+        For a writer whose work goes on after its store is in place (a label image still
+        to be listed, say) and fails there: ``dest`` is then as it was before, absent.
+        After a commit that replaced a store, there is nothing to go back to: a
+        `ValueError`. The store is renamed aside (to the staging name) before it is
+        deleted, so no reader ever sees half of it; after a crash in between, the next
+        writer of ``dest`` deletes what is left.
+        """
+        if not self.committed or self.replaced:
+            what = "replaced a store" if self.committed else "was not committed"
+            raise ValueError(f"{str(self.path)!r} {what}: there is no commit to take back")
+        os.rename(self.path, self.staging)
+        self.committed = False
+        shutil.rmtree(self.staging, ignore_errors=True)
 
     def remove_from_staging(self, name: str) -> None:
         """Delete ``name`` (a file or folder of the package's own) inside the staging folder.

@@ -178,6 +178,89 @@ class MultiscaleImage:
     def __len__(self) -> int:
         return self.levels
 
+    # -- labels ----------------------------------------------------------------------
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The names of the label images stored with this image, ``()`` when there are none.
+
+        They are the paths listed by the image's ``labels`` group (OME-Zarr 0.4 or 0.5,
+        ours or another tool's); open one with `label`.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.labels import write_labels
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.zeros((32, 32), np.uint8), f"{tmp}/i.zarr",
+        ...                           axes="yx", chunks=(16, 16))
+        ...     before = image.labels
+        ...     _ = write_labels(image, "cells", np.ones((32, 32), np.uint16))
+        ...     print(before, MultiscaleImage.open(f"{tmp}/i.zarr").labels)
+        () ('cells',)
+        """
+        return ome.read_labels(self._group)
+
+    def label(self, name: str) -> MultiscaleImage:
+        """The label image ``name`` (one of `labels`), opened as a `MultiscaleImage`.
+
+        Its `image_label` holds the colors and properties of its labels.
+
+        Raises
+        ------
+        KeyError
+            When the image lists no label image ``name`` (the message lists those it has).
+        ValueError
+            When ``name`` is listed but what is at ``labels/<name>`` is not a multiscale
+            image.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.labels import write_labels
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.zeros((32, 32), np.uint8), f"{tmp}/i.zarr",
+        ...                           axes="yx", chunks=(16, 16))
+        ...     _ = write_labels(image, "cells", np.ones((32, 32), np.uint16),
+        ...                      colors={1: (0, 255, 0, 128)})
+        ...     cells = image.label("cells")
+        ...     print(cells.shapes, cells.dtype, cells.image_label.colors)
+        [(32, 32), (16, 16)] uint16 {1: (0, 255, 0, 128)}
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"name={name!r} must be a string, the name of a label image")
+        available = self.labels
+        if name not in available:
+            listed = f"its labels are {list(available)}" if available else "it has no labels"
+            raise KeyError(f"the image has no label image {name!r}: {listed}")
+        labels_group = self._group.get("labels")
+        member = labels_group.get(name) if isinstance(labels_group, zarr.Group) else None
+        if not isinstance(member, zarr.Group):
+            what = "nothing" if member is None else "an array"
+            raise ValueError(
+                f"the image lists the label image {name!r}, but {what} is at labels/{name}; "
+                f"its labels are {list(available)}"
+            )
+        try:
+            return MultiscaleImage.open(member)
+        except ValueError as error:
+            raise ValueError(
+                f"the label image {name!r} (at labels/{name}) cannot be read: {error}; "
+                f"its labels are {list(available)}"
+            ) from error
+
+    @property
+    def image_label(self) -> ome.ImageLabelMetadata | None:
+        """The ``image-label`` metadata (colors, properties, source) of a label image.
+
+        None for an image that is not a label image. See `ome.read_image_label`.
+        """
+        return ome.read_image_label(self._group)
+
     # -- one level -------------------------------------------------------------------
 
     def _index(self, level: int) -> int:

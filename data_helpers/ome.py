@@ -17,20 +17,29 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import zarr
 from jsonschema import Draft202012Validator
 from ome_zarr_models.v04 import Image as ImageV04
 from ome_zarr_models.v04.axes import Axis as AxisV04
+from ome_zarr_models.v04.image_label import ImageLabel as ImageLabelV04
+from ome_zarr_models.v04.image_label import ImageLabelAttrs as ImageLabelAttrsV04
+from ome_zarr_models.v04.image_label_types import Label as LabelV04
+from ome_zarr_models.v04.labels import LabelsAttrs as LabelsAttrsV04
 from ome_zarr_models.v05 import Image as ImageV05
 from ome_zarr_models.v05.axes import Axis as AxisV05
+from ome_zarr_models.v05.base import BaseZarrAttrs
+from ome_zarr_models.v05.image_label import ImageLabel as ImageLabelV05
+from ome_zarr_models.v05.image_label import ImageLabelAttrs as ImageLabelAttrsV05
+from ome_zarr_models.v05.image_label_types import Label as LabelV05
+from ome_zarr_models.v05.labels import LabelsAttrs as LabelsAttrsV05
 from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
 from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
 from referencing import Registry, Resource
@@ -45,6 +54,7 @@ from data_helpers._checks import (
     as_compression,
     as_dtype,
     as_float,
+    as_int,
     as_ints,
     as_zarr_version,
     check_sharding,
@@ -54,18 +64,28 @@ from data_helpers._checks import (
 __all__ = [
     "AXIS_TYPES",
     "COMPRESSIONS",
+    "LABEL_DTYPES",
+    "LABEL_SOURCE",
     "WINDOW_METHODS",
     "Compression",
+    "ImageLabelMetadata",
     "MultiscaleMetadata",
     "array_spec",
+    "add_label_name",
     "create_image",
+    "create_labels_group",
     "image_model",
     "image_name",
+    "label_image_model",
+    "labels_group_attributes",
     "level_array",
     "level_transforms",
+    "read_image_label",
+    "read_labels",
     "read_multiscale",
     "validate",
     "validate_axes",
+    "validate_label_image",
 ]
 
 #: The axis names OME-Zarr knows, their type, in the order the specification requires.
@@ -75,6 +95,18 @@ AXIS_TYPES: dict[str, str] = {"t": "time", "c": "channel", "z": "space", "y": "s
 WINDOW_METHODS = frozenset({"mean", "mode", "min", "max"})
 #: Every downsampling method: the window methods, and ``nearest`` (a window's first pixel).
 _METHODS = ("mean", "mode", "min", "max", "nearest")
+
+#: The pixel types of a label image: OME-Zarr 0.5's list ("labels" metadata: "MUST be
+#: integer data types"); 0.4 says "only integer values are supported".
+LABEL_DTYPES: tuple[str, ...] = (
+    "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
+)
+#: Where a label image's ``source`` points: the image two groups up, from ``labels/NAME``
+#: (the default the specification gives, "since most labels are stored under" ``labels/``).
+LABEL_SOURCE = "../../"
+
+#: Every model `create_image` writes: an image, or a label image (an image-label group).
+ImageModel = ImageV04 | ImageV05 | ImageLabelV04 | ImageLabelV05
 
 # Blosc level 1: fast enough to keep up with a camera, as Acquire's driver does.
 _BLOSC_LEVEL = 1
@@ -369,8 +401,8 @@ def image_model(
     translations: Sequence[Sequence[float]],
     zarr_version: ZarrVersion = 2,
     compression: Compression = None,
-    shard_shapes: Sequence[Sequence[int]] | None = None,
-    space_unit: str = "micrometer",
+    shard_shapes: Sequence[Sequence[int] | None] | None = None,
+    space_unit: str | None = "micrometer",
     time_unit: str | None = None,
     name: str = "image",
     method: str = "mean",
@@ -379,8 +411,9 @@ def image_model(
     """Build the ome-zarr-models model of a multiscale image, levels ``"0"``, ``"1"``, ...
 
     Zarr v2 gives an OME-Zarr 0.4 `ome_zarr_models.v04.Image`, Zarr v3 an OME-Zarr 0.5
-    `ome_zarr_models.v05.Image` (with sharding when ``shard_shapes`` is given). Nothing
-    is written: pass the model to `create_image`, or call its ``to_zarr`` yourself.
+    `ome_zarr_models.v05.Image` (with sharding when ``shard_shapes`` is given; a level
+    whose entry is None is not sharded). Nothing is written: pass the model to
+    `create_image`, or call its ``to_zarr`` yourself.
 
     Examples
     --------
@@ -432,7 +465,7 @@ def image_model(
                 f"({n_levels})"
             )
         shard_shapes = [
-            _check_shard_shape(s, c, n, level)
+            None if s is None else _check_shard_shape(s, c, n, level)
             for level, (s, c, n) in enumerate(zip(shard_shapes, chunks, shapes, strict=True))
         ]
 
@@ -464,11 +497,14 @@ def image_model(
 
 def create_image(
     dest: str | os.PathLike[str] | Store,
-    model: ImageV04 | ImageV05,
+    model: ImageModel,
     *,
     overwrite: bool = False,
 ) -> zarr.Group:
     """Write a model's group and empty arrays to ``dest`` and return the open group.
+
+    ``model`` is an image made by `image_model` or a label image made by
+    `label_image_model`.
 
     ``dest`` may be a path or an empty Zarr store. A path follows the package's data-safety
     rules (see `data_helpers._destination`): an existing path is refused unless
@@ -484,8 +520,10 @@ def create_image(
     >>> group["0"].shape
     (4, 4)
     """
-    if not isinstance(model, ImageV04 | ImageV05):
-        raise TypeError(f"model={model!r} must be a model made by image_model")
+    if not isinstance(model, ImageModel):
+        raise TypeError(
+            f"model={model!r} must be a model made by image_model or label_image_model"
+        )
     if isinstance(dest, Store):
         return _write_model(dest, model)
     with _destination.Destination(dest, overwrite=overwrite) as destination:
@@ -494,12 +532,366 @@ def create_image(
     return zarr.open_group(zarr.storage.LocalStore(destination.path), mode="r+")
 
 
-def _write_model(store: Store, model: ImageV04 | ImageV05) -> zarr.Group:
+def _write_model(store: Store, model: ImageModel) -> zarr.Group:
     group = model.to_zarr(store, path="")
-    # ome-zarr-models 1.7 dumps unset optional fields as null ("omero": null in 0.4), which
-    # the OME-NGFF schema rejects: store the same model without its unset fields.
-    group.attrs.put(model.attributes.model_dump(mode="json", exclude_none=True))
+    group.attrs.put(_attributes_json(model))
     return group
+
+
+def _attributes_json(model: ImageModel) -> dict[str, Any]:
+    """The group attributes of ``model``, as they are stored.
+
+    Two fixes to ome-zarr-models 1.7's own dump (which ``to_zarr`` writes): its unset
+    optional fields are dumped as null ("omero": null in 0.4), which the OME-NGFF schema
+    rejects, so they are left out; and fields are dumped by their Python names
+    ("image_label", "label_value"), so they are dumped by their JSON names ("image-label",
+    "label-value"), as the specification spells them. A label's properties are the user's
+    own key-value pairs, kept whole, a null value included.
+    """
+    attributes: dict[str, Any] = model.attributes.model_dump(
+        mode="json", exclude_none=True, by_alias=True
+    )
+    if isinstance(model, ImageLabelV04 | ImageLabelV05):
+        label = model.ome_attributes.image_label
+        if label is not None and label.properties:
+            ome_json = attributes if isinstance(model, ImageLabelV04) else attributes["ome"]
+            ome_json["image-label"]["properties"] = [
+                p.model_dump(mode="json", by_alias=True) for p in label.properties
+            ]
+    return attributes
+
+
+# -- label images ---------------------------------------------------------------------------
+
+
+def label_image_model(
+    *,
+    shapes: Sequence[Sequence[int]],
+    dtype: Any,
+    chunks: Sequence[Sequence[int]],
+    axes: str,
+    scales: Sequence[Sequence[float]],
+    translations: Sequence[Sequence[float]],
+    zarr_version: ZarrVersion = 2,
+    compression: Compression = None,
+    shard_shapes: Sequence[Sequence[int] | None] | None = None,
+    space_unit: str | None = "micrometer",
+    time_unit: str | None = None,
+    name: str = "labels",
+    colors: Any = None,
+    properties: Any = None,
+) -> ImageLabelV04 | ImageLabelV05:
+    """Build the ome-zarr-models model of a label image: a multiscale plus ``image-label``.
+
+    The multiscale is `image_model`'s, with the levels downsampled by ``mode`` (its
+    ``type``); the pixel type must be one of `LABEL_DTYPES`. The ``image-label`` metadata
+    holds the ``version`` (``"0.4"`` on Zarr v2, ``"0.5"`` on v3), ``source`` pointing
+    back to the image (`LABEL_SOURCE`), and, when given:
+
+    Parameters
+    ----------
+    colors
+        ``{label value: (r, g, b, a)}``, each an integer 0 to 255: how viewers paint each
+        label. Stored as the ``colors`` list, sorted by label value.
+    properties
+        ``{label value: {key: JSON value}}``: anything known about each label (its class,
+        its area...). Stored as the ``properties`` list, sorted by label value.
+
+    Label values are integers of ``dtype``'s range. When both are given, they must
+    describe the same label values: ome-zarr-models refuses colors and properties that
+    differ. An empty mapping is the same as None (the specification wants at least one
+    entry in a list it has). The other parameters are `image_model`'s.
+
+    Examples
+    --------
+    >>> model = label_image_model(shapes=[(64, 64), (32, 32)], dtype="uint16",
+    ...                           chunks=[(32, 32), (32, 32)], axes="yx",
+    ...                           scales=[[0.5, 0.5], [1.0, 1.0]],
+    ...                           translations=[[0.0, 0.0], [0.25, 0.25]], name="cells",
+    ...                           colors={1: (255, 0, 0, 255)})
+    >>> label = model.attributes.image_label
+    >>> label.version, label.source.image, label.colors[0].rgba
+    ('0.4', '../../', (255, 0, 0, 255))
+    >>> label_image_model(shapes=[(4, 4)], dtype="uint8", chunks=[(4, 4)], axes="yx",
+    ...                   scales=[[1.0, 1.0]], translations=[[0.0, 0.0]],
+    ...                   colors={1: (255, 0, 0)})
+    Traceback (most recent call last):
+    ...
+    ValueError: colors[1]=(255, 0, 0) must be an RGBA color: 4 integers from 0 to 255
+    """
+    dtype = as_dtype("dtype", dtype, names=LABEL_DTYPES)
+    colors_json = _label_colors(colors, dtype)
+    properties_json = _label_properties(properties, dtype)
+    if colors_json and properties_json:
+        in_colors = [c["label-value"] for c in colors_json]
+        in_properties = [p["label-value"] for p in properties_json]
+        if in_colors != in_properties:
+            raise ValueError(
+                f"colors describe the label values {in_colors} but properties describe "
+                f"{in_properties}: give both for the same label values (ome-zarr-models "
+                "refuses colors and properties that differ), or only one of them"
+            )
+    image = image_model(
+        shapes=shapes, dtype=dtype, chunks=chunks, axes=axes, scales=scales,
+        translations=translations, zarr_version=zarr_version, compression=compression,
+        shard_shapes=shard_shapes, space_unit=space_unit, time_unit=time_unit, name=name,
+        method="mode", fill_value=0,
+    )
+    label: dict[str, Any] = {"version": image.ome_zarr_version,
+                             "source": {"image": LABEL_SOURCE}}
+    if colors_json:
+        label["colors"] = colors_json
+    if properties_json:
+        label["properties"] = properties_json
+    attributes = image.attributes.model_dump(by_alias=True, exclude_none=True)
+    if isinstance(image, ImageV04):
+        attributes_v04 = ImageLabelAttrsV04.model_validate({**attributes, "image-label": label})
+        return ImageLabelV04(attributes=attributes_v04, members=image.members)
+    attributes_v05 = BaseZarrAttrs[ImageLabelAttrsV05](
+        ome=ImageLabelAttrsV05.model_validate({**attributes["ome"], "image-label": label})
+    )
+    return ImageLabelV05(attributes=attributes_v05, members=image.members)
+
+
+def _label_value(name: str, value: object, dtype: np.dtype[Any]) -> int:
+    info = np.iinfo(dtype)
+    return as_int(name, value, minimum=int(info.min), maximum=int(info.max),
+                  accepted=f"a label value: an integer of the labels' dtype {dtype.name} "
+                           f"(from {info.min} to {info.max})")
+
+
+def _by_label(name: str, mapping: object, accepted: str) -> Mapping[Any, Any]:
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"{name}={mapping!r} must be None or a mapping {accepted}")
+    return mapping
+
+
+def _label_colors(colors: object, dtype: np.dtype[Any]) -> list[dict[str, Any]]:
+    """``colors`` as the specification's list: ``{"label-value": v, "rgba": [r, g, b, a]}``."""
+    accepted = "an RGBA color: 4 integers from 0 to 255"
+    entries = []
+    for key, rgba in _by_label("colors", colors, "{label value: (r, g, b, a)}").items():
+        value = _label_value("colors key", key, dtype)
+        channels = as_ints(f"colors[{key!r}]", rgba, 4, minimum=0, accepted=accepted)
+        if max(channels) > 255:
+            raise ValueError(f"colors[{key!r}]={rgba!r} must be {accepted}")
+        entries.append({"label-value": value, "rgba": list(channels)})
+    return sorted(entries, key=lambda entry: entry["label-value"])
+
+
+def _label_properties(properties: object, dtype: np.dtype[Any]) -> list[dict[str, Any]]:
+    """``properties`` as the specification's list: ``{"label-value": v, key: value...}``."""
+    entries = []
+    for key, values in _by_label("properties", properties,
+                                 "{label value: {key: JSON value}}").items():
+        value = _label_value("properties key", key, dtype)
+        if not isinstance(values, Mapping):
+            raise TypeError(
+                f"properties[{key!r}]={values!r} must be a mapping of property names to "
+                "JSON values, such as {'class': 'nucleus'}"
+            )
+        for prop in values:
+            if not isinstance(prop, str):
+                raise TypeError(
+                    f"properties[{key!r}] has the key {prop!r}: property names are strings"
+                )
+            if prop == "label-value":
+                raise ValueError(
+                    f"properties[{key!r}] has the key 'label-value', which holds the label "
+                    "value itself: name the property otherwise"
+                )
+        try:
+            # As stored: JSON has no NaN, no tuples (they come back as lists).
+            entry = json.loads(json.dumps(dict(values), allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"properties[{key!r}]={values!r} must hold JSON values (str, int, float, "
+                f"bool, None, lists and dicts of them): {error}"
+            ) from None
+        entries.append({"label-value": value, **entry})
+    return sorted(entries, key=lambda entry: entry["label-value"])
+
+
+def labels_group_attributes(
+    names: Sequence[str], *, zarr_version: ZarrVersion, existing: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The attributes of an image's ``labels`` group that lists the label images ``names``.
+
+    0.4 (Zarr v2): ``{"labels": [...]}``; 0.5 (Zarr v3): ``{"ome": {"version": "0.5",
+    "labels": [...]}}``. Made with ome-zarr-models' ``LabelsAttrs``. Whatever else
+    ``existing`` attributes hold is kept; a 0.5 group without its ``version`` (as
+    ome-zarr-py 0.18 writes it) gets it.
+
+    Examples
+    --------
+    >>> labels_group_attributes(["cells"], zarr_version=3)
+    {'ome': {'version': '0.5', 'labels': ['cells']}}
+    >>> labels_group_attributes(["a", "b"], zarr_version=2, existing={"note": 1})
+    {'note': 1, 'labels': ['a', 'b']}
+    """
+    zarr_version = as_zarr_version(zarr_version)
+    if isinstance(names, str) or not isinstance(names, Sequence) or not all(
+        isinstance(n, str) for n in names
+    ):
+        raise TypeError(f"names={names!r} must be a sequence of strings")
+    unique = list(dict.fromkeys(names))
+    attributes = dict(existing or {})
+    if zarr_version == 2:
+        attributes.update(LabelsAttrsV04(labels=unique).model_dump(mode="json"))
+        return attributes
+    ome_json = dict(attributes.get("ome") or {})
+    ome_json.update(LabelsAttrsV05(version="0.5", labels=unique).model_dump(mode="json"))
+    attributes["ome"] = ome_json
+    return attributes
+
+
+def create_labels_group(
+    store: Store, *, zarr_version: ZarrVersion, names: Sequence[str] = ()
+) -> zarr.Group:
+    """Write a new ``labels`` group listing ``names`` at the root of ``store``.
+
+    Examples
+    --------
+    >>> group = create_labels_group(zarr.storage.MemoryStore(), zarr_version=2)
+    >>> group.attrs.asdict()
+    {'labels': []}
+    """
+    zarr_version = as_zarr_version(zarr_version)
+    attributes = labels_group_attributes(names, zarr_version=zarr_version)
+    return zarr.create_group(store, zarr_format=zarr_version, attributes=attributes)
+
+
+def add_label_name(labels_group: zarr.Group, name: str) -> tuple[str, ...]:
+    """List ``name`` in ``labels_group`` (an image's ``labels``), keeping what is there.
+
+    The names already listed, in their order, and the group's other attributes are kept;
+    ``name`` is added at the end unless it is listed already. One write of the group's
+    metadata document, which zarr replaces whole: a reader sees the old list or the new
+    one. Two writers must not do this at once (each would keep only its own name): the
+    caller holds the group's lock (`data_helpers.labels` does). Returns the new list.
+
+    Examples
+    --------
+    >>> group = create_labels_group(zarr.storage.MemoryStore(), zarr_version=3,
+    ...                             names=["nuclei"])
+    >>> add_label_name(group, "cells")
+    ('nuclei', 'cells')
+    """
+    zarr_version = as_zarr_version(labels_group.metadata.zarr_format)
+    existing = labels_group.attrs.asdict()
+    names = _listed_labels(labels_group)
+    if name in names:
+        return names
+    attributes = labels_group_attributes([*names, name], zarr_version=zarr_version,
+                                         existing=existing)
+    labels_group.attrs.put(attributes)
+    return (*names, name)
+
+
+def _listed_labels(labels_group: zarr.Group) -> tuple[str, ...]:
+    """The names a ``labels`` group lists (0.4 or 0.5; a 0.5 group without ``version``)."""
+    attributes = labels_group.attrs.asdict()
+    try:
+        if labels_group.metadata.zarr_format == 2:
+            return tuple(LabelsAttrsV04.model_validate(attributes).labels)
+        ome_json = attributes.get("ome")
+        if not isinstance(ome_json, Mapping):
+            raise ValueError(f"its attributes have no 'ome' object: {attributes!r}")
+        # ome-zarr-py 0.18 writes {"ome": {"labels": [...]}} without "version".
+        return tuple(LabelsAttrsV05.model_validate({"version": "0.5", **ome_json}).labels)
+    except Exception as error:  # pydantic's ValidationError, and ours
+        raise ValueError(
+            f"the image's labels group does not list its label images as OME-Zarr says "
+            f"(a 'labels' list of paths): {error}"
+        ) from error
+
+
+def read_labels(group: str | Path | zarr.Group) -> tuple[str, ...]:
+    """The label images an image lists in its ``labels`` group; ``()`` without one.
+
+    The names are the paths the group's ``labels`` metadata lists, as it lists them
+    (0.4 or 0.5, ours or another tool's). Whether each is there and valid is for
+    `validate_label_image` to say.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> model = image_model(shapes=[(4, 4)], dtype="uint8", chunks=[(2, 2)], axes="yx",
+    ...                     scales=[[1.0, 1.0]], translations=[[0.0, 0.0]])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     image = create_image(f"{tmp}/image.zarr", model)
+    ...     before = read_labels(image)
+    ...     _ = create_labels_group(zarr.storage.LocalStore(f"{tmp}/image.zarr/labels"),
+    ...                             zarr_version=2, names=["cells"])
+    ...     print(before, read_labels(f"{tmp}/image.zarr"))
+    () ('cells',)
+    """
+    opened = _open_group(group)
+    member = opened.get("labels")
+    if member is None:
+        return ()
+    if not isinstance(member, zarr.Group):
+        raise ValueError("the image's 'labels' member is an array, not a group of label images")
+    return _listed_labels(member)
+
+
+@dataclass(frozen=True)
+class ImageLabelMetadata:
+    """The ``image-label`` metadata of a label image, in plain Python types."""
+
+    version: str | None
+    colors: dict[int, tuple[int, int, int, int] | None]
+    properties: dict[int, dict[str, Any]]
+    source: str | None
+
+
+def read_image_label(group: str | Path | zarr.Group) -> ImageLabelMetadata | None:
+    """The ``image-label`` metadata of a label image group; None if it has none.
+
+    ``colors`` maps each label value to its RGBA color (None where an entry gives no
+    ``rgba``), ``properties`` each label value to its key-value pairs, ``source`` is the
+    relative path to the image the labels belong to.
+
+    Raises
+    ------
+    ValueError
+        When ``image-label`` is there but not as the specification describes it.
+
+    Examples
+    --------
+    >>> model = label_image_model(shapes=[(4, 4)], dtype="uint8", chunks=[(4, 4)],
+    ...                           axes="yx", scales=[[1.0, 1.0]], translations=[[0.0, 0.0]],
+    ...                           zarr_version=3, properties={1: {"class": "nucleus"}})
+    >>> label = read_image_label(create_image(zarr.storage.MemoryStore(), model))
+    >>> label.version, label.colors, label.properties, label.source
+    ('0.5', {}, {1: {'class': 'nucleus'}}, '../../')
+    """
+    opened = _open_group(group)
+    attributes = opened.attrs.asdict()
+    v2 = opened.metadata.zarr_format == 2
+    ome_json = attributes if v2 else attributes.get("ome")
+    if not isinstance(ome_json, Mapping) or "image-label" not in ome_json:
+        return None
+    label_cls: Any = LabelV04 if v2 else LabelV05
+    try:
+        label = label_cls.model_validate(ome_json["image-label"])
+    except Exception as error:  # pydantic's ValidationError
+        raise ValueError(f"the group's image-label metadata is not valid: {error}") from error
+    version = label.version or (None if v2 else _text(ome_json.get("version")))
+    colors: dict[int, tuple[int, int, int, int] | None] = {}
+    for color in label.colors or ():
+        rgba = None if color.rgba is None else tuple(int(v) for v in color.rgba)
+        colors[int(color.label_value)] = cast(tuple[int, int, int, int] | None, rgba)
+    properties = {}
+    for entry in label.properties or ():
+        dumped = entry.model_dump(mode="json", by_alias=True)
+        dumped.pop("label-value")
+        properties[int(entry.label_value)] = dumped
+    source = None if label.source is None else label.source.image
+    return ImageLabelMetadata(version=version, colors=colors, properties=properties,
+                              source=source)
 
 
 def level_array(group: zarr.Group, path: str) -> zarr.Array[Any]:
@@ -669,6 +1061,49 @@ def _strict_schema_errors(
         f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
         for error in validator.iter_errors(attributes)
     ]
+
+
+def validate_label_image(
+    group: str | Path | zarr.Group, *, strict: bool = True
+) -> ImageLabelV04 | ImageLabelV05:
+    """Validate a label image: an image (see `validate`) with valid ``image-label`` metadata.
+
+    Its multiscale and levels pass `validate` (``strict`` as there), its ``image-label``
+    metadata passes ome-zarr-models' ``ImageLabel`` model, and every level holds one of
+    `LABEL_DTYPES`.
+
+    Returns
+    -------
+    ome_zarr_models.v04.image_label.ImageLabel or ome_zarr_models.v05.image_label.ImageLabel
+        The model; `ValueError` saying what is wrong otherwise.
+
+    Examples
+    --------
+    >>> model = label_image_model(shapes=[(4, 4)], dtype="uint8", chunks=[(4, 4)],
+    ...                           axes="yx", scales=[[1.0, 1.0]], translations=[[0.0, 0.0]])
+    >>> validate_label_image(create_image(zarr.storage.MemoryStore(), model)).ome_zarr_version
+    '0.4'
+    """
+    opened = _open_group(group)
+    image = validate(opened, strict=strict)
+    attributes = opened.attrs.asdict()
+    ome_json = attributes if isinstance(image, ImageV04) else attributes.get("ome")
+    if not isinstance(ome_json, Mapping) or "image-label" not in ome_json:
+        raise ValueError("not an OME-Zarr label image: its metadata has no 'image-label'")
+    label_cls: Any = ImageLabelV04 if isinstance(image, ImageV04) else ImageLabelV05
+    try:
+        model: ImageLabelV04 | ImageLabelV05 = label_cls(attributes=attributes,
+                                                         members=image.members)
+    except Exception as error:  # pydantic's ValidationError
+        raise ValueError(f"not a valid OME-Zarr image-label group: {error}") from error
+    for path in model.ome_attributes.multiscales[0].datasets:
+        dtype = level_array(opened, path.path).dtype
+        if np.dtype(dtype).name not in LABEL_DTYPES:
+            raise ValueError(
+                f"level {path.path!r} of the label image holds {dtype}, but label images "
+                f"hold one of {list(LABEL_DTYPES)}"
+            )
+    return model
 
 
 def validate(group: str | Path | zarr.Group, *, strict: bool = True) -> ImageV04 | ImageV05:

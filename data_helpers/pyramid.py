@@ -242,12 +242,9 @@ def build_pyramid(
             name=ome.image_name(destination.path), method=method,
         )
         group = ome.create_image(zarr.storage.LocalStore(destination.staging), model)
-        with _codec_threads(), _finished_tasks(), _progress_bar(progress) as bar:
-            _write_level_0(source, ome.level_array(group, "0"), bar)
-            for level in range(1, len(plan.shapes)):
-                _write_level(ome.level_array(group, str(level - 1)),
-                             ome.level_array(group, str(level)),
-                             plan.level_factors[level - 1], method, bar)
+        _write_levels(source, [ome.level_array(group, str(level))
+                               for level in range(len(plan.shapes))],
+                      plan.level_factors, method, progress=progress)
         ome.validate(destination.staging)
         destination.commit()
     return MultiscaleImage.open(destination.path)
@@ -447,12 +444,47 @@ def _next_factors(factor_sets: tuple[tuple[int, ...], ...], step: int) -> tuple[
 # -- writing -----------------------------------------------------------------------------
 
 
+def _write_levels(
+    source: SourceArray, levels: Sequence[zarr.Array[Any]],
+    level_factors: Sequence[tuple[int, ...]], method: Method, *, progress: bool = False,
+) -> None:
+    """Fill the empty arrays ``levels``: the first from ``source``, each further one from
+    the one above it, downsampled by its entry of ``level_factors`` with ``method``.
+
+    The arrays must already have their shapes (level ``k`` is `downsampled_shape` of
+    level ``k - 1`` by ``level_factors[k - 1]``), chunks and shards: this writes pixels,
+    never metadata. `build_pyramid` calls it with the levels it planned, and
+    `data_helpers.labels` with the levels of an existing image.
+    """
+    if len(level_factors) != len(levels) - 1:
+        raise ValueError(
+            f"{len(levels)} levels need {len(levels) - 1} factor sets, got {len(level_factors)}"
+        )
+    if tuple(source.shape) != tuple(levels[0].shape):
+        raise ValueError(f"source has shape {tuple(source.shape)}, level 0 {levels[0].shape}")
+    for k, (finer, target, factors) in enumerate(
+        zip(levels[:-1], levels[1:], level_factors, strict=True), start=1
+    ):
+        if downsampled_shape(finer.shape, factors) != tuple(target.shape):
+            raise ValueError(
+                f"level {k} has shape {target.shape}, but level {k - 1} {finer.shape} "
+                f"downsampled by {tuple(factors)} has {downsampled_shape(finer.shape, factors)}"
+            )
+    with _codec_threads(), _finished_tasks() as pool, _progress_bar(progress) as bar:
+        _write_level_0(source, levels[0], bar, pool)
+        for finer, target, factors in zip(levels[:-1], levels[1:], level_factors, strict=True):
+            _write_level(finer, target, tuple(factors), method, bar, pool)
+
+
 def _write_blocks(array: zarr.Array[Any]) -> tuple[int, ...]:
     """The unit of a write that no other write touches: a shard if sharded, else a chunk."""
     return tuple(array.shards or array.chunks)
 
 
-def _write_level_0(source: SourceArray, target: zarr.Array[Any], bar: _Bar | None) -> None:
+def _write_level_0(
+    source: SourceArray, target: zarr.Array[Any], bar: _Bar | None,
+    pool: ThreadPoolExecutor | None = None,
+) -> None:
     blocks = _write_blocks(target)
     if isinstance(source, da.Array):
         lazy = source.rechunk(blocks)
@@ -461,12 +493,12 @@ def _write_level_0(source: SourceArray, target: zarr.Array[Any], bar: _Bar | Non
         lazy = da.from_zarr(source, chunks=blocks)
     else:
         lazy = da.from_array(source, chunks=blocks)
-    _store(lazy, target, bar, "level 0")
+    _store(lazy, target, bar, "level 0", pool)
 
 
 def _write_level(
     finer: zarr.Array[Any], target: zarr.Array[Any], factors: tuple[int, ...], method: Method,
-    bar: _Bar | None,
+    bar: _Bar | None, pool: ThreadPoolExecutor | None = None,
 ) -> None:
     """Downsample the stored level ``finer`` into ``target``, one output block per task.
 
@@ -482,7 +514,7 @@ def _write_level(
             out_blocks, tuple(target.shape)
         ), dtype=finer.dtype, meta=np.empty((0,) * finer.ndim, dtype=finer.dtype),
     )
-    _store(lazy, target, bar, f"level {target.path.rsplit('/', 1)[-1]}")
+    _store(lazy, target, bar, f"level {target.path.rsplit('/', 1)[-1]}", pool)
 
 
 def _read_pieces(finer: zarr.Array[Any], factors: tuple[int, ...]) -> tuple[int, ...]:
@@ -551,15 +583,20 @@ def _downsample_block(
     return out
 
 
-def _store(lazy: da.Array, target: zarr.Array[Any], bar: _Bar | None, label: str) -> None:
+def _store(
+    lazy: da.Array, target: zarr.Array[Any], bar: _Bar | None, label: str,
+    pool: ThreadPoolExecutor | None = None,
+) -> None:
     """Write ``lazy`` into ``target``; its blocks must be ``target``'s write blocks.
 
-    No lock: every task writes whole chunks (or shards) of its own. No scheduler is
-    named, so dask uses the active ``distributed`` client if there is one, else threads.
+    No lock: every task writes whole chunks (or shards) of its own. With a ``pool`` (see
+    `_finished_tasks`), dask's threaded scheduler runs the tasks in it; without, dask
+    uses the active ``distributed`` client if there is one, else threads.
     The blocks go in batches of whole rows of blocks (along the first axis): each batch
     is a graph of at most about `_BLOCKS_PER_GRAPH` tasks, so the graph, too, stays
     small whatever the image size, and the progress bar moves after each batch.
     """
+    scheduler: dict[str, Any] = {} if pool is None else {"scheduler": "threads", "pool": pool}
     per_row = math.prod(lazy.numblocks[1:])
     limit = bar.batch_size if bar is not None else _BLOCKS_PER_GRAPH
     rows_per_batch = max(1, limit // per_row)
@@ -572,7 +609,8 @@ def _store(lazy: da.Array, target: zarr.Array[Any], bar: _Bar | None, label: str
         last = min(first + rows_per_batch, n_rows)
         region = (slice(int(edges[first]), int(edges[last])),) + (slice(None),) * (lazy.ndim - 1)
         # dask's annotation wants an array-like; anything with __setitem__ is what it uses.
-        da.store(lazy[region], cast(Any, _writer(target)), regions=region, lock=False)
+        da.store(lazy[region], cast(Any, _writer(target)), regions=region, lock=False,
+                 **scheduler)
         if bar is not None and task is not None:
             bar.progress.advance(task, (last - first) * per_row)
 
@@ -633,22 +671,29 @@ def _codec_threads() -> Iterator[None]:
 
 
 @contextmanager
-def _finished_tasks() -> Iterator[None]:
-    """Run the threaded scheduler in a pool of our own, and wait for all of it on exit.
+def _finished_tasks() -> Iterator[ThreadPoolExecutor | None]:
+    """A pool of our own for the threaded scheduler, waited for in full on exit.
 
     Why: when one task fails, dask raises at once while the other threads finish their
-    tasks, and those would write chunks into the staging folder after it was deleted.
-    Waiting for the pool first means that nothing writes once `build_pyramid` has
-    raised. (On a ``distributed`` cluster the cluster runs the tasks; this does nothing.)
+    tasks, and those would write chunks into the staging folder after it was deleted
+    (zarr makes the folders again). Waiting for the pool first means that nothing writes
+    once `build_pyramid` has raised.
+
+    The pool is given to each store (`_store`), not set in dask's configuration: that is
+    global to the process, and two writers in two threads would each restore, on exit,
+    what the other had set (a pool already shut down). No scheduler chosen at all
+    (``get_scheduler()`` is None) means dask's default for arrays, threads. On a
+    ``distributed`` cluster (or another scheduler the user chose) the pool is None: the
+    cluster runs the tasks.
     """
-    if dask.base.get_scheduler() is not dask.threaded.get:
-        yield
+    scheduler = dask.base.get_scheduler()
+    if scheduler is not None and scheduler is not dask.threaded.get:
+        yield None
         return
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
                               thread_name_prefix="build-pyramid")
     try:
-        with dask.config.set(pool=pool):
-            yield
+        yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

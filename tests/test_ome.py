@@ -175,3 +175,113 @@ def test_shard_shape_of_an_empty_array_is_one_chunk():
     )
     group = ome.create_image(zarr.storage.MemoryStore(), model)
     assert group["0"].shards == (4, 8)
+
+
+# -- label images ---------------------------------------------------------------------------
+
+
+def label_model(**overrides):
+    kwargs = dict(
+        shapes=[(8, 10), (4, 5)], dtype="uint16", chunks=[(4, 4), (4, 4)], axes="yx",
+        scales=[[0.5, 0.25], [1.0, 0.5]], translations=[[0.0, 0.0], [0.25, 0.125]],
+        name="cells",
+    )
+    kwargs.update(overrides)
+    return ome.label_image_model(**kwargs)
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_label_image_round_trip(tmp_path, zarr_version):
+    model = label_model(zarr_version=zarr_version, colors={2: (1, 2, 3, 4), 1: (5, 6, 7, 8)},
+                        properties={1: {"a": None}, 2: {"b": [1, 2]}})
+    ome.create_image(tmp_path / "cells", model)
+    version = {2: "0.4", 3: "0.5"}[zarr_version]
+    assert ome.validate_label_image(tmp_path / "cells").ome_zarr_version == version
+    label = ome.read_image_label(tmp_path / "cells")
+    assert label == ome.ImageLabelMetadata(
+        version=version, colors={1: (5, 6, 7, 8), 2: (1, 2, 3, 4)},
+        properties={1: {"a": None}, 2: {"b": [1, 2]}}, source="../../",
+    )
+    meta = ome.read_multiscale(tmp_path / "cells")
+    assert meta.method == "mode" and meta.name == "cells"
+    # Stored by the specification's names, not the models' Python ones.
+    text = json.dumps(zarr.open_group(tmp_path / "cells", mode="r").attrs.asdict())
+    assert '"image-label"' in text and '"label-value"' in text
+    assert "image_label" not in text and "label_value" not in text
+
+
+def test_an_image_is_no_label_image(tmp_path):
+    ome.create_image(tmp_path / "image", two_level_model())
+    assert ome.read_image_label(tmp_path / "image") is None
+    with pytest.raises(ValueError, match="its metadata has no 'image-label'"):
+        ome.validate_label_image(tmp_path / "image")
+    group = zarr.open_group(tmp_path / "image", mode="r+")
+    group.attrs.put({**group.attrs.asdict(), "image-label": {"colors": "red"}})
+    with pytest.raises(ValueError, match="image-label metadata is not valid"):
+        ome.read_image_label(tmp_path / "image")
+
+
+def test_a_label_image_of_floats_does_not_validate(tmp_path):
+    ome.create_image(tmp_path / "cells", label_model())
+    group = zarr.open_group(tmp_path / "cells", mode="r+")
+    float_model = ome.image_model(shapes=[(8, 10), (4, 5)], dtype="float32",
+                                  chunks=[(4, 4), (4, 4)], axes="yx",
+                                  scales=[[0.5, 0.25], [1.0, 0.5]],
+                                  translations=[[0.0, 0.0], [0.25, 0.125]])
+    floats = ome.create_image(tmp_path / "floats", float_model)
+    floats.attrs.put({**floats.attrs.asdict(), "image-label": group.attrs["image-label"]})
+    with pytest.raises(ValueError, match=r"level '0' of the label image holds float32"):
+        ome.validate_label_image(tmp_path / "floats")
+
+
+def test_label_image_model_refuses_what_is_not_a_label_image():
+    with pytest.raises(ValueError, match=r"dtype='float32' must be one of \['uint8'"):
+        label_model(dtype="float32")
+    with pytest.raises(ValueError, match=r"colors describe the label values \[1, 2\] but "
+                                         r"properties describe \[1\]"):
+        label_model(colors={1: (0, 0, 0, 0), 2: (0, 0, 0, 0)}, properties={1: {}})
+
+
+def test_labels_group_attributes_keep_what_is_there():
+    existing = {"ome": {"labels": ["theirs"], "note": 1}, "other": True}
+    attributes = ome.labels_group_attributes(["theirs", "ours", "ours"], zarr_version=3,
+                                             existing=existing)
+    assert attributes == {"ome": {"labels": ["theirs", "ours"], "note": 1, "version": "0.5"},
+                          "other": True}
+    assert existing == {"ome": {"labels": ["theirs"], "note": 1}, "other": True}
+    with pytest.raises(TypeError, match="names='cells' must be a sequence of strings"):
+        ome.labels_group_attributes("cells", zarr_version=2)
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_read_labels_as_listed_and_add_a_name(tmp_path, zarr_version):
+    ome.create_image(tmp_path / "image", two_level_model(zarr_version=zarr_version))
+    assert ome.read_labels(tmp_path / "image") == ()
+    labels = ome.create_labels_group(zarr.storage.LocalStore(tmp_path / "image" / "labels"),
+                                     zarr_version=zarr_version, names=["a"])
+    assert ome.add_label_name(labels, "b") == ("a", "b")
+    assert ome.add_label_name(labels, "a") == ("a", "b")
+    assert ome.read_labels(tmp_path / "image") == ("a", "b")
+    if zarr_version == 3:  # as ome-zarr-py 0.18 writes it: no version
+        labels.attrs.put({"ome": {"labels": ["x"]}})
+        assert ome.read_labels(tmp_path / "image") == ("x",)
+    labels.attrs.put({"ome": {"labels": "x"}} if zarr_version == 3 else {"labels": [1]})
+    with pytest.raises(ValueError, match="does not list its label images as OME-Zarr says"):
+        ome.read_labels(tmp_path / "image")
+
+
+def test_a_labels_array_is_no_labels_group(tmp_path):
+    group = ome.create_image(tmp_path / "image", two_level_model())
+    zarr.create_array(group.store, name="labels", shape=(2,), dtype="u1", zarr_format=2)
+    with pytest.raises(ValueError, match="'labels' member is an array"):
+        ome.read_labels(tmp_path / "image")
+
+
+def test_a_shard_shape_of_none_leaves_that_level_unsharded():
+    model = ome.image_model(
+        shapes=[(16, 16), (8, 8)], dtype="uint8", chunks=[(4, 4)] * 2, axes="yx",
+        zarr_version=3, scales=[[1.0, 1.0], [2.0, 2.0]],
+        translations=[[0.0, 0.0], [0.5, 0.5]], shard_shapes=[(8, 8), None],
+    )
+    group = ome.create_image(zarr.storage.MemoryStore(), model)
+    assert group["0"].shards == (8, 8) and group["1"].shards is None

@@ -8,6 +8,8 @@ import json
 import math
 import os
 import tempfile
+import threading
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -576,6 +578,48 @@ def test_zarr_codec_threads_follow_the_cores_only_while_building(tmp_path: Path)
     assert zarr.config.get("threading.max_workers", None) is None
     with zarr.config.set({"threading.max_workers": 3}), _codec_threads():
         assert zarr.config.get("threading.max_workers") == 3  # the user's choice stands
+
+
+def test_nothing_is_written_once_a_failed_build_has_raised(tmp_path: Path) -> None:
+    # The other threads' tasks used to go on after the error and make the deleted staging
+    # folder again: the default scheduler (none chosen) is threads, and gets our pool too.
+    def block(data: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        assert block_info is not None
+        if block_info[None]["chunk-location"] == (0, 0):
+            raise RuntimeError("a bad block")
+        time.sleep(0.05)
+        return data + 1
+
+    source = da.zeros((64, 64), chunks=(16, 16), dtype=np.uint8).map_blocks(block, dtype=np.uint8)
+    assert dask.base.get_scheduler() is None
+    with pytest.raises(RuntimeError, match="a bad block"):
+        build_pyramid(source, tmp_path / "a.zarr", axes="yx", chunks=(16, 16))
+    time.sleep(0.5)
+    assert os.listdir(tmp_path) == []
+
+
+def test_builds_in_two_threads_leave_the_dask_configuration_alone(tmp_path: Path) -> None:
+    started = threading.Barrier(2)
+
+    def build(name: str, size: int) -> None:
+        def slow(data: np.ndarray) -> np.ndarray:
+            time.sleep(0.005)
+            return data + 1
+
+        started.wait()
+        source = da.zeros((size, size), chunks=(16, 16), dtype=np.uint8).map_blocks(slow)
+        build_pyramid(source, tmp_path / name, axes="yx", chunks=(16, 16))
+
+    threads = [threading.Thread(target=build, args=(name, size))
+               for name, size in (("small.zarr", 64), ("large.zarr", 128))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert dask.config.get("pool", None) is None
+    assert int(da.ones(8, chunks=2).sum().compute()) == 8
+    for name in ("small.zarr", "large.zarr"):
+        assert (MultiscaleImage.open(tmp_path / name).level(0)[...] == 1).all()
 
 
 def test_synchronous_scheduler_gives_the_same_pyramid(tmp_path: Path, volume: np.ndarray) -> None:
