@@ -24,28 +24,17 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import dask
 import dask.array as da
-import dask.threaded
 import numpy as np
 import zarr
 from numpy.typing import NDArray
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from data_helpers import _destination, ome
+from data_helpers import _blocks, _destination, ome
 from data_helpers._checks import (
     Compression,
     ZarrVersion,
@@ -74,9 +63,6 @@ Factors = PerAxis | Sequence[PerAxis]
 
 # Output pixels per call of `downsample` inside a block: temporaries of about 1 MiB.
 _SLAB_PIXELS = 2**17
-
-# Blocks per dask graph when no progress bar asks for smaller batches.
-_BLOCKS_PER_GRAPH = 1024
 
 # Time and channel axes hold separate images, not samples of one continuous signal.
 _FIXED_AXIS_TYPES = frozenset({"time", "channel"})
@@ -470,22 +456,18 @@ def _write_levels(
                 f"level {k} has shape {target.shape}, but level {k - 1} {finer.shape} "
                 f"downsampled by {tuple(factors)} has {downsampled_shape(finer.shape, factors)}"
             )
-    with _codec_threads(), _finished_tasks() as pool, _progress_bar(progress) as bar:
+    with (_blocks.codec_threads(), _blocks.finished_tasks() as pool,
+          _blocks.progress_bar(progress) as bar):
         _write_level_0(source, levels[0], bar, pool)
         for finer, target, factors in zip(levels[:-1], levels[1:], level_factors, strict=True):
             _write_level(finer, target, tuple(factors), method, bar, pool)
 
 
-def _write_blocks(array: zarr.Array[Any]) -> tuple[int, ...]:
-    """The unit of a write that no other write touches: a shard if sharded, else a chunk."""
-    return tuple(array.shards or array.chunks)
-
-
 def _write_level_0(
-    source: SourceArray, target: zarr.Array[Any], bar: _Bar | None,
+    source: SourceArray, target: zarr.Array[Any], bar: _blocks.Bar | None,
     pool: ThreadPoolExecutor | None = None,
 ) -> None:
-    blocks = _write_blocks(target)
+    blocks = _blocks.write_blocks(target)
     if isinstance(source, da.Array):
         lazy = source.rechunk(blocks)
     elif isinstance(source, zarr.Array):
@@ -493,12 +475,12 @@ def _write_level_0(
         lazy = da.from_zarr(source, chunks=blocks)
     else:
         lazy = da.from_array(source, chunks=blocks)
-    _store(lazy, target, bar, "level 0", pool)
+    _blocks.store(lazy, target, bar, "level 0", pool)
 
 
 def _write_level(
     finer: zarr.Array[Any], target: zarr.Array[Any], factors: tuple[int, ...], method: Method,
-    bar: _Bar | None, pool: ThreadPoolExecutor | None = None,
+    bar: _blocks.Bar | None, pool: ThreadPoolExecutor | None = None,
 ) -> None:
     """Downsample the stored level ``finer`` into ``target``, one output block per task.
 
@@ -507,14 +489,14 @@ def _write_level(
     block, so blocks need no overlap (no seams) and each task writes only its own
     chunks (or shard).
     """
-    out_blocks = _write_blocks(target)
+    out_blocks = _blocks.write_blocks(target)
     lazy = da.map_blocks(
         _reduce_region, finer=finer, factors=factors, method=method,
         pieces=_read_pieces(finer, factors), chunks=da.core.normalize_chunks(
             out_blocks, tuple(target.shape)
         ), dtype=finer.dtype, meta=np.empty((0,) * finer.ndim, dtype=finer.dtype),
     )
-    _store(lazy, target, bar, f"level {target.path.rsplit('/', 1)[-1]}", pool)
+    _blocks.store(lazy, target, bar, f"level {target.path.rsplit('/', 1)[-1]}", pool)
 
 
 def _read_pieces(finer: zarr.Array[Any], factors: tuple[int, ...]) -> tuple[int, ...]:
@@ -581,140 +563,3 @@ def _downsample_block(
             block[(*before, slice(start * f, stop * f))], factors, method
         )
     return out
-
-
-def _store(
-    lazy: da.Array, target: zarr.Array[Any], bar: _Bar | None, label: str,
-    pool: ThreadPoolExecutor | None = None,
-) -> None:
-    """Write ``lazy`` into ``target``; its blocks must be ``target``'s write blocks.
-
-    No lock: every task writes whole chunks (or shards) of its own. With a ``pool`` (see
-    `_finished_tasks`), dask's threaded scheduler runs the tasks in it; without, dask
-    uses the active ``distributed`` client if there is one, else threads.
-    The blocks go in batches of whole rows of blocks (along the first axis): each batch
-    is a graph of at most about `_BLOCKS_PER_GRAPH` tasks, so the graph, too, stays
-    small whatever the image size, and the progress bar moves after each batch.
-    """
-    scheduler: dict[str, Any] = {} if pool is None else {"scheduler": "threads", "pool": pool}
-    per_row = math.prod(lazy.numblocks[1:])
-    limit = bar.batch_size if bar is not None else _BLOCKS_PER_GRAPH
-    rows_per_batch = max(1, limit // per_row)
-    edges = np.cumsum((0, *lazy.chunks[0]))
-    n_rows = lazy.numblocks[0]
-    task = None
-    if bar is not None:
-        task = bar.progress.add_task(f"{label} {tuple(target.shape)}", total=lazy.npartitions)
-    for first in range(0, n_rows, rows_per_batch):
-        last = min(first + rows_per_batch, n_rows)
-        region = (slice(int(edges[first]), int(edges[last])),) + (slice(None),) * (lazy.ndim - 1)
-        # dask's annotation wants an array-like; anything with __setitem__ is what it uses.
-        da.store(lazy[region], cast(Any, _writer(target)), regions=region, lock=False,
-                 **scheduler)
-        if bar is not None and task is not None:
-            bar.progress.advance(task, (last - first) * per_row)
-
-
-def _writer(target: zarr.Array[Any]) -> zarr.Array[Any] | _SkipEmptyChunks:
-    """The object dask writes blocks into (see `_SkipEmptyChunks`)."""
-    if target.shards is not None:
-        return target  # zarr skips a shard's empty inner chunks itself
-    return _SkipEmptyChunks(target.with_config({"write_empty_chunks": True}))
-
-
-@dataclass(frozen=True)
-class _SkipEmptyChunks:
-    """A write target that leaves out blocks holding only the fill value, as zarr does.
-
-    Why: zarr compares every chunk it writes with the fill value in a way that costs
-    nearly as much as compressing the chunk. Our blocks are whole chunks, so one fast
-    ``any()`` per block gives the same store (a missing chunk reads as the fill value)
-    for a small fraction of that work.
-    """
-
-    array: zarr.Array[Any]
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.array.shape)
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return np.dtype(self.array.dtype)
-
-    @property
-    def ndim(self) -> int:
-        return self.array.ndim
-
-    def __setitem__(self, region: tuple[slice, ...], block: NDArray[Any]) -> None:
-        fill = self.array.fill_value
-        empty = not block.any() if fill == 0 else bool((block == fill).all())
-        if not empty:
-            self.array[region] = block
-
-
-@contextmanager
-def _codec_threads() -> Iterator[None]:
-    """Size zarr's codec thread pool to the cores, unless the user has chosen a size.
-
-    Why: by default zarr compresses in asyncio's pool of ``cores + 4`` threads. Our dask
-    threads already keep every core busy, and each extra thread keeps its own malloc
-    arena of freed chunk buffers: with 2 cores, this setting cuts peak memory by about
-    a fifth. zarr creates its pool once per process, on first use after the setting, so
-    the size chosen here stays for the rest of the process.
-    """
-    if zarr.config.get("threading.max_workers", None) is not None:
-        yield
-        return
-    with zarr.config.set({"threading.max_workers": os.cpu_count() or 1}):
-        yield
-
-
-@contextmanager
-def _finished_tasks() -> Iterator[ThreadPoolExecutor | None]:
-    """A pool of our own for the threaded scheduler, waited for in full on exit.
-
-    Why: when one task fails, dask raises at once while the other threads finish their
-    tasks, and those would write chunks into the staging folder after it was deleted
-    (zarr makes the folders again). Waiting for the pool first means that nothing writes
-    once `build_pyramid` has raised.
-
-    The pool is given to each store (`_store`), not set in dask's configuration: that is
-    global to the process, and two writers in two threads would each restore, on exit,
-    what the other had set (a pool already shut down). No scheduler chosen at all
-    (``get_scheduler()`` is None) means dask's default for arrays, threads. On a
-    ``distributed`` cluster (or another scheduler the user chose) the pool is None: the
-    cluster runs the tasks.
-    """
-    scheduler = dask.base.get_scheduler()
-    if scheduler is not None and scheduler is not dask.threaded.get:
-        yield None
-        return
-    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                              thread_name_prefix="build-pyramid")
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-@dataclass
-class _Bar:
-    progress: Progress
-    batch_size: int
-
-
-@contextmanager
-def _progress_bar(show: bool) -> Iterator[_Bar | None]:
-    if not show:
-        yield None
-        return
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("blocks"), TimeElapsedColumn(), TimeRemainingColumn(),
-    )
-    # Enough blocks per batch to keep every core busy between two updates of the bar.
-    batch_size = max(4, 2 * (os.cpu_count() or 1))
-    with progress:
-        yield _Bar(progress, batch_size)
-

@@ -30,6 +30,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -39,7 +40,7 @@ import zarr
 from dask.array.overlap import ensure_minimum_chunksize
 from numpy.typing import NDArray
 
-from data_helpers import _destination, ome
+from data_helpers import _blocks, _destination, ome
 from data_helpers._checks import (
     Compression,
     ZarrVersion,
@@ -54,13 +55,7 @@ from data_helpers._checks import (
 )
 from data_helpers.chunking import auto_chunks, chunk_regions
 from data_helpers.multiscale import MultiscaleImage
-from data_helpers.pyramid import (
-    DEFAULT_CHUNK_BYTES,
-    _codec_threads,
-    _finished_tasks,
-    _progress_bar,
-    _writer,
-)
+from data_helpers.pyramid import DEFAULT_CHUNK_BYTES
 
 __all__ = ["BOUNDARIES", "Boundary", "map_tiles"]
 
@@ -203,16 +198,17 @@ def map_tiles(
             (destination.staging / _DONE).mkdir()
         result = _lazy_result(func, plan)
         done = destination.staging / _DONE
-        with _codec_threads(), _finished_tasks(), _progress_bar(progress) as bar:
+        with (_blocks.codec_threads(), _blocks.finished_tasks() as pool,
+              _blocks.progress_bar(progress) as bar):
             task = None
             if bar is not None:
                 task = bar.progress.add_task(f"map_tiles {plan.shape}",
                                              total=math.prod(result.numblocks))
-            writer = _RecordingWriter(_writer(target), done, plan.blocks)
+            writer = _RecordingWriter(_blocks.writer(target), done, plan.blocks)
             for batch in _batches(result.numblocks, plan.dtype.itemsize * math.prod(plan.blocks)):
                 todo = [index for index in batch if not (done / _block_name(index)).exists()]
                 if todo:
-                    _store_blocks(result, writer, todo)
+                    _store_blocks(result, writer, todo, pool)
                 if bar is not None and task is not None:
                     bar.progress.advance(task, len(batch))
         destination.remove_from_staging(_DONE)
@@ -492,8 +488,8 @@ class _RecordingWriter:
         (self.done / _block_name(index)).touch()
 
 
-def _store_blocks(result: da.Array, writer: _RecordingWriter,
-                  batch: list[tuple[int, ...]]) -> None:
+def _store_blocks(result: da.Array, writer: _RecordingWriter, batch: list[tuple[int, ...]],
+                  pool: ThreadPoolExecutor | None) -> None:
     """Compute and write the blocks of ``batch``: one small graph, one task per block."""
     edges = [np.cumsum((0, *c)) for c in result.chunks]
     regions = [
@@ -502,5 +498,6 @@ def _store_blocks(result: da.Array, writer: _RecordingWriter,
     ]
     sources = [result.blocks[index] for index in batch]
     # dask's annotation wants array-likes; anything with __setitem__ is what it uses.
-    da.store(sources, [cast(Any, writer)] * len(batch), regions=regions, lock=False)
+    da.store(sources, [cast(Any, writer)] * len(batch), regions=regions, lock=False,
+             **_blocks.scheduler_options(pool))
 

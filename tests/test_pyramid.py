@@ -564,20 +564,10 @@ def test_small_graph_batches_give_the_same_pyramid(
     tmp_path: Path, volume: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     whole = build_pyramid(volume, tmp_path / "w.zarr", chunks=(4, 8, 8))
-    monkeypatch.setattr("data_helpers.pyramid._BLOCKS_PER_GRAPH", 3)
+    monkeypatch.setattr("data_helpers._blocks.BLOCKS_PER_GRAPH", 3)
     batched = build_pyramid(volume, tmp_path / "b.zarr", chunks=(4, 8, 8))
     for a, b in zip(read_levels(batched), read_levels(whole), strict=True):
         np.testing.assert_array_equal(a, b)
-
-
-def test_zarr_codec_threads_follow_the_cores_only_while_building(tmp_path: Path) -> None:
-    from data_helpers.pyramid import _codec_threads
-
-    with _codec_threads():
-        assert zarr.config.get("threading.max_workers") == (os.cpu_count() or 1)
-    assert zarr.config.get("threading.max_workers", None) is None
-    with zarr.config.set({"threading.max_workers": 3}), _codec_threads():
-        assert zarr.config.get("threading.max_workers") == 3  # the user's choice stands
 
 
 def test_nothing_is_written_once_a_failed_build_has_raised(tmp_path: Path) -> None:
