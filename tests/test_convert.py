@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,9 @@ from data_helpers import _destination, convert, ome
 from data_helpers._destination import DestinationBusyError, FileDestination
 from data_helpers.convert import tiff_to_ome_zarr, write_tiff
 from data_helpers.downsample import downsample
+from data_helpers.multiscale import MultiscaleImage
 from data_helpers.pyramid import build_pyramid
+from tests import _convert_child
 
 SIGNATURES = (b"II*\x00", b"II+\x00")
 
@@ -585,3 +589,80 @@ def test_a_failed_write_tiff_leaves_the_old_file_and_no_partial_one(tmp_path: Pa
             write_tiff(failing, path, tile=(32, 32), overwrite=overwrite)
     assert file_names(tmp_path) == ["a.tif"]  # no staging file, no lock, no new.tif
     assert old.read_bytes() == before
+
+
+# -- memory, measured in fresh processes ----------------------------------------------------
+
+#: A uint16 image of 512 MiB: the TIFF written from it, uncompressed, is as large.
+BIG = (16384, 16384)
+
+
+def peak_rss(*args: str) -> int:
+    """The peak resident memory, in bytes, of ``_convert_child.py ARGS`` in a new process.
+
+    Measured by the kernel (``os.wait4``) through the child's small launcher, so that
+    the peak of this pytest process does not leak into it (see `_convert_child`).
+    """
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH"))
+                                         if p)}
+    result = subprocess.run([sys.executable, _convert_child.__file__, "measure", *args],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return int(result.stdout.split()[-1])
+
+
+def check_pixels(array: Any, shape: tuple[int, int]) -> None:
+    """Spot checks of a converted image against the child's pixel formula."""
+    for y0, x0 in [(0, 0), (shape[0] // 3, shape[1] // 2), (shape[0] - 70, shape[1] - 90)]:
+        np.testing.assert_array_equal(array[y0:y0 + 70, x0:x0 + 90],
+                                      _convert_child.pixels(y0, y0 + 70, x0, x0 + 90))
+
+
+def test_write_tiff_and_tiff_to_ome_zarr_memory_stays_far_below_the_image(
+    tmp_path: Path,
+) -> None:
+    """A 512 MiB image, lazy, to a 512 MiB tiled BigTIFF and back to OME-Zarr.
+
+    Each peak, less the peak of a process that only imports the same modules, must stay
+    below 40% of the image (measured: about 55 MiB, a tenth of it, for both).
+    """
+    nbytes = BIG[0] * BIG[1] * 2
+    baseline = peak_rss("import")
+    tiff = tmp_path / "big.ome.tif"
+    written = peak_rss("write", str(tiff), f"{BIG[0]}x{BIG[1]}")
+    assert tiff.stat().st_size >= nbytes
+    converted = peak_rss("convert", str(tiff), str(tmp_path / "big.zarr"))
+    mib = 2**20
+    report = (f"baseline {baseline / mib:.0f} MiB, write_tiff {written / mib:.0f} MiB, "
+              f"tiff_to_ome_zarr {converted / mib:.0f} MiB, image {nbytes / mib:.0f} MiB")
+    print(report)
+    assert written - baseline < 0.4 * nbytes, report
+    assert converted - baseline < 0.4 * nbytes, report
+    with tifffile.TiffFile(tiff) as tif:
+        store = tif.series[0].aszarr()
+        try:
+            check_pixels(zarr.open_array(store, mode="r", zarr_format=2), BIG)
+        finally:
+            store.close()
+    image = MultiscaleImage.open(tmp_path / "big.zarr")
+    assert image.shapes[0] == BIG
+    check_pixels(image.level(0), BIG)
+
+
+def test_a_contiguous_tiff_converts_in_bounded_memory(tmp_path: Path) -> None:
+    """One 256 MiB strip (tifffile's default layout) is read block by block, not whole."""
+    shape = (8192, 16384)
+    nbytes = shape[0] * shape[1] * 2
+    tiff = tmp_path / "strip.tif"
+    peak_rss("contiguous", str(tiff), f"{shape[0]}x{shape[1]}")  # made, not measured
+    with tifffile.TiffFile(tiff) as tif:
+        assert tif.pages[0].is_contiguous and len(tif.pages[0].dataoffsets) == 1
+    baseline = peak_rss("import")
+    converted = peak_rss("convert", str(tiff), str(tmp_path / "strip.zarr"))
+    report = (f"baseline {baseline / 2**20:.0f} MiB, tiff_to_ome_zarr "
+              f"{converted / 2**20:.0f} MiB, image {nbytes / 2**20:.0f} MiB")
+    print(report)
+    assert converted - baseline < 0.4 * nbytes, report
+    check_pixels(MultiscaleImage.open(tmp_path / "strip.zarr").level(0), shape)
