@@ -26,7 +26,9 @@ images with no further meaning; ``Q``, unknown; ...) must be named with ``axes=`
 Pixel sizes come from the OME-XML (``PhysicalSizeX/Y/Z``, ``TimeIncrement``), else from
 ImageJ's metadata (resolution tags in its ``unit``, ``spacing``, ``finterval``), else from
 the TIFF resolution tags when their unit is a length; an axis with none gets 1.0.
-Lengths are converted exactly to the pyramid's ``unit``; times are in seconds.
+Lengths are converted exactly to the pyramid's ``unit``; times are in seconds. The TIFF
+standard's default unit is the inch, so a scanner's "72 dpi" becomes 352.8 µm pixels:
+pass ``scale=`` when a file's tags are not physical sizes.
 """
 
 from __future__ import annotations
