@@ -15,6 +15,7 @@ One module per concept (see the book's design notes):
 ``labels``                label images stored with an image, with their pyramid
 ``plotting``              the book's figures
 ``inspect``               what is on disk: store trees, chunk statistics
+``convert``               formats in and out: TIFF to OME-Zarr, arrays to tiled BigTIFF
 ========================  =================================================================
 
 The most used names are importable from the package itself, e.g.
@@ -59,6 +60,8 @@ _EXPORTS: dict[str, str] = {
     "print_store_tree": "inspect",
     "chunk_stats": "inspect",
     "validate": "ome",
+    "tiff_to_ome_zarr": "convert",
+    "write_tiff": "convert",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -18,6 +18,9 @@ design.md's "Data safety" live in one place:
   write into, and its `commit` swaps it in by renames on the same filesystem: a failure
   (a bad source, a full disk, a killed process) leaves the old store as it was, or
   nothing at all, and never a half-made image that opens as a good one.
+* **Single files too.** `FileDestination` applies the same rules to a file the package
+  writes (a TIFF): only a file of that format is ever replaced, never a folder or a
+  symlink; it is written as a hidden sibling file and swapped in with one ``os.replace``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
@@ -39,8 +42,10 @@ from data_helpers._checks import as_bool, as_float, as_path
 __all__ = [
     "Destination",
     "DestinationBusyError",
+    "FileDestination",
     "WriteLock",
     "check_destination",
+    "check_file_destination",
     "is_zarr_store",
     "remove_empty_group",
     "source_paths",
@@ -402,20 +407,25 @@ def remove_empty_group(path: Path) -> bool:
     return True
 
 
-def _remove_stale_staging(path: Path) -> None:
-    """Delete staging folders that a killed writer of ``path`` left behind.
+def _remove_stale_staging(path: Path, *, files: bool = False) -> None:
+    """Delete staging folders (or, with ``files``, files) a killed writer of ``path`` left.
 
-    Only folders named as this module names them (``.NAME.<32 hex digits>.partial``)
+    Only entries named as this module names them (``.NAME.<32 hex digits>.partial``)
     are removed, and only under the destination's lock, so none of them can belong to a
     writer that is still running. An ``.NAME.*.old`` folder (a crash between the two
     renames of a commit) may be the only copy of the previous store: it is left alone.
     """
     pattern = re.compile(rf"^\.{re.escape(path.name)}\.[0-9a-f]{{32}}\.partial$")
     with os.scandir(path.parent) as scan:
-        stale = [entry.path for entry in scan
-                 if pattern.match(entry.name) and entry.is_dir(follow_symlinks=False)]
-    for folder in stale:
-        shutil.rmtree(folder, ignore_errors=True)
+        stale = [entry.path for entry in scan if pattern.match(entry.name) and (
+            entry.is_file(follow_symlinks=False) if files
+            else entry.is_dir(follow_symlinks=False))]
+    for entry in stale:
+        if files:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 class Destination:
@@ -536,6 +546,174 @@ class Destination:
         self._lock.release()
 
     def __enter__(self) -> Destination:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+# -- single files ------------------------------------------------------------------------------
+
+
+def has_signature(path: Path, signatures: Collection[bytes]) -> bool:
+    """Whether the regular file ``path`` starts with one of ``signatures`` (magic bytes).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = Path(tmp, "a.tif").write_bytes(b"II*\\x00 and the rest")
+    ...     has_signature(Path(tmp, "a.tif"), [b"II*\\x00", b"MM\\x00*"])
+    True
+    """
+    if path.is_symlink() or not path.is_file():
+        return False
+    longest = max((len(s) for s in signatures), default=0)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(longest)
+    except OSError:
+        return False
+    return any(head.startswith(s) for s in signatures)
+
+
+def check_file_destination(
+    dest: object,
+    *,
+    overwrite: object = False,
+    sources: Iterable[Path] = (),
+    signatures: Collection[bytes] = (),
+    what: str = "file",
+    name: str = "path",
+) -> Path:
+    """Check that the file ``dest`` may be written, and return it as an absolute path.
+
+    The rules of `check_destination`, for a single file of one format (``what``, such
+    as ``"TIFF file"``, whose first bytes are one of ``signatures``). Nothing is
+    written. Refused with `ValueError` (or `FileExistsError` / `FileNotFoundError`):
+
+    * a symlink, wherever it points; a folder (``overwrite=True`` or not);
+    * an existing file without ``overwrite=True`` (`FileExistsError`);
+    * an existing file that does not start with one of ``signatures``, even with
+      ``overwrite=True``: only a file of the format the package writes is replaced;
+    * a path that is, or lies inside, one of ``sources`` (what is being read);
+    * a parent folder that does not exist (`FileNotFoundError`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     check_file_destination(f"{tmp}/new.tif").name
+    'new.tif'
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     check_file_destination(tmp, overwrite=True, what="TIFF file")
+    Traceback (most recent call last):
+    ...
+    ValueError: path='...' is a folder; give the path of a TIFF file (new, or one to replace)
+    """
+    overwrite = as_bool("overwrite", overwrite)
+    given = as_path(name, dest)
+    shown = os.fspath(dest)  # type: ignore[call-overload]
+    path = Path(os.path.abspath(given))
+    if path.is_symlink():
+        raise ValueError(
+            f"{name}={shown!r} is a symbolic link (to {os.readlink(path)!r}); give the "
+            f"real path of a {what} instead"
+        )
+    if path.is_dir():
+        raise ValueError(
+            f"{name}={shown!r} is a folder; give the path of a {what} (new, or one to replace)"
+        )
+    resolved = path.resolve()
+    for source in sources:
+        if resolved == source or source in resolved.parents:
+            raise ValueError(
+                f"{name}={shown!r} is where the source is read from ({str(source)!r}); "
+                "writing there would destroy the source: choose another path"
+            )
+    if path.exists():
+        if not overwrite:
+            raise FileExistsError(
+                f"{name}={shown!r} already exists; pass overwrite=True to replace it "
+                f"(only a {what} can be replaced), or choose another path"
+            )
+        if not has_signature(path, signatures):
+            raise ValueError(
+                f"{name}={shown!r} is not a {what}; overwrite=True replaces only a {what}, "
+                "so it was left as it is: choose another path"
+            )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"{name}={shown!r}: the parent folder {str(path.parent)!r} does not exist; "
+            "create it first"
+        )
+    return path
+
+
+class FileDestination:
+    """A checked, locked file destination, with a hidden sibling file to write it in.
+
+    The file counterpart of `Destination`: making one runs `check_file_destination`
+    (``source`` is the array being read), takes the `WriteLock` and checks again under
+    it. Write the whole file at `staging` (a hidden sibling, ``.NAME.<hex>.partial``,
+    on the same filesystem), then `commit`, which moves it into place with one
+    ``os.replace``: readers see the old file or the new one, never half of one.
+    `release` (or leaving the ``with`` block) deletes the staging file if it was not
+    committed, and gives the lock up: after a failure, ``dest`` is exactly as it was.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with FileDestination(f"{tmp}/a.bin", signatures=[b"AB"]) as destination:
+    ...         _ = destination.staging.write_bytes(b"AB data")
+    ...         destination.commit()
+    ...     sorted(p.name for p in Path(tmp).iterdir())
+    ['a.bin']
+    """
+
+    def __init__(
+        self, dest: object, *, overwrite: object = False, source: object = None,
+        signatures: Collection[bytes] = (), what: str = "file", name: str = "path",
+    ) -> None:
+        self._rules: dict[str, Any] = dict(
+            overwrite=overwrite, signatures=tuple(signatures), what=what, name=name
+        )
+        self.path = check_file_destination(dest, sources=source_paths(source), **self._rules)
+        self._lock = WriteLock(self.path)
+        try:
+            check_file_destination(self.path, **self._rules)
+            _remove_stale_staging(self.path, files=True)
+        except BaseException:
+            self._lock.release()
+            raise
+        self.staging = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.partial")
+        self.committed = False
+
+    def commit(self) -> None:
+        """Move the staged file to `path`, replacing the file there, if any.
+
+        The lock is held since the checks, but another program may have put something
+        at `path` in between: it is checked once more, and a folder, a symlink or a
+        file of another format there is refused and left alone.
+        """
+        if self.path.is_symlink() or self.path.is_dir() or (
+            self.path.exists() and not has_signature(self.path, self._rules["signatures"])
+        ):
+            raise ValueError(
+                f"{str(self.path)!r} is no longer a {self._rules['what']}; nothing was replaced"
+            )
+        os.replace(self.staging, self.path)
+        self.committed = True
+
+    def release(self) -> None:
+        """Delete an uncommitted staging file (only ever the one made here); drop the lock."""
+        if not self.committed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.staging)
+        self._lock.release()
+
+    def __enter__(self) -> FileDestination:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
