@@ -31,6 +31,7 @@ import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -219,19 +220,19 @@ def map_tiles(
 # -- the settings --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class _Plan:
     """Everything `map_tiles` decided before it writes a byte."""
 
-    def __init__(self, **values: Any) -> None:
-        self.source: NDArray[Any] | zarr.Array[Any] | da.Array = values["source"]
-        self.shape: tuple[int, ...] = values["shape"]
-        self.dtype: np.dtype[Any] = values["dtype"]
-        self.chunks: tuple[int, ...] = values["chunks"]
-        self.shards: tuple[int, ...] | None = values["shards"]
-        self.depth: tuple[int, ...] = values["depth"]
-        self.boundary: Boundary = values["boundary"]
-        self.zarr_version: ZarrVersion = values["zarr_version"]
-        self.compression: Compression = values["compression"]
+    source: NDArray[Any] | zarr.Array[Any] | da.Array
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    depth: tuple[int, ...]
+    boundary: Boundary
+    zarr_version: ZarrVersion
+    compression: Compression
 
     @property
     def blocks(self) -> tuple[int, ...]:
