@@ -183,18 +183,21 @@ def finished_tasks() -> Iterator[ThreadPoolExecutor | None]:
 
 @dataclass
 class Bar:
+    """A rich progress display, and how many blocks to write between two updates."""
+
     progress: Progress
     batch_size: int
 
 
 @contextmanager
-def progress_bar(show: bool) -> Iterator[Bar | None]:
+def progress_bar(show: bool, unit: str = "blocks") -> Iterator[Bar | None]:
+    """The package's rich progress bar (or None when ``show`` is false), counting ``unit``."""
     if not show:
         yield None
         return
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("blocks"), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn(unit), TimeElapsedColumn(), TimeRemainingColumn(),
     )
     # Enough blocks per batch to keep every core busy between two updates of the bar.
     batch_size = max(4, 2 * (os.cpu_count() or 1))

@@ -28,9 +28,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -41,7 +40,7 @@ from numpy.typing import DTypeLike, NDArray
 from ome_zarr_models.v04 import Image as ImageV04
 from ome_zarr_models.v05 import Image as ImageV05
 
-from data_helpers import ome
+from data_helpers import _blocks, ome
 from data_helpers._checks import (
     PIXEL_TYPES,
     Compression,
@@ -809,27 +808,6 @@ def _camera_format(camera: Any) -> tuple[tuple[int, int], np.dtype]:
     )
 
 
-@contextmanager
-def _progress_bar(enabled: bool, total: int, description: str) -> Iterator[Callable[[], None]]:
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("frames"), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
-
-
 def stream_to_zarr(
     camera: _Camera,
     storage: StorageProperties,
@@ -877,11 +855,14 @@ def stream_to_zarr(
     start = time.perf_counter()
     with (
         ZarrStreamWriter(storage, frame_shape=frame_shape, dtype=dtype) as writer,
-        _progress_bar(progress, count, f"streaming {Path(storage.filename).name}") as advance,
+        _blocks.progress_bar(progress, unit="frames") as bar,
     ):
+        task = None if bar is None else bar.progress.add_task(
+            f"streaming {Path(storage.filename).name}", total=count)
         for frame in camera.frames(count):
             writer.append(frame)
-            advance()
+            if bar is not None and task is not None:
+                bar.progress.advance(task)
     seconds = time.perf_counter() - start
     frames = writer.frames_appended
     return StreamStats(
