@@ -487,7 +487,7 @@ def _table(names: list[str], shapes: list[tuple[int, ...]],
 
     table = Table(title=f"3 x 3 mean filter, halo 1, uint16, chunks {CHUNKS[0]} x {CHUNKS[1]}, "
                         f"Zarr v3 blosc-zstd 1: best of {repeat} ({os.cpu_count()} cores)")
-    table.add_column("contender")
+    table.add_column("contender", no_wrap=True, min_width=len(max(names, key=len)))
     for shape in shapes:
         label = f"{shape[0]}²" if shape[0] == shape[1] else "x".join(map(str, shape))
         for column in ("time s", "CPU s", "RSS MiB"):
