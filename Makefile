@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lint clean
+.PHONY: book test lint clean notebooks student serve
 
 # Re-install only when the lock or the package metadata change. requirements.txt locks
 # every package with its hashes (pip checks them all); it is generated from requirements.in
@@ -27,8 +27,24 @@ test: $(STAMP)
 	$(BIN)/python -m pip check
 	$(BIN)/python -m pytest
 
+# Every chapter as an executed notebook and as a student notebook (solutions taken out),
+# from a fresh executed build: _build/notebooks/executed/ and _build/notebooks/student/.
+notebooks: book
+	$(BIN)/python -m _ext.editions notebooks
+
+# The site with the solutions hidden (page text, code cells and search index), every
+# chapter executed, into _build/student/html.
+student: $(STAMP)
+	$(BIN)/python -m _ext.editions student
+
+# The built site on http://127.0.0.1:$(PORT)/, on this computer only (not on the network).
+PORT ?= 8000
+serve:
+	@test -f _build/html/index.html || { echo "No _build/html yet: run make book first" >&2; exit 1; }
+	$(PYTHON) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+
 lint: $(STAMP)
-	$(BIN)/ruff check data_helpers tests benchmarks
+	$(BIN)/ruff check data_helpers tests benchmarks _ext
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis .ruff_cache .mypy_cache *.egg-info
