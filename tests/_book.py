@@ -1,15 +1,17 @@
 """What the book tests share: the repository root, the chapters listed in _toc.yml, and the
-one executed build of the book that test_book.py and test_chapters.py both check."""
+executed builds of the book (the one that test_book.py, test_chapters.py and test_notebooks.py
+check, and the student edition)."""
 
 from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from _ext.editions import book_config, build_command, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +89,7 @@ class BookBuild:
     log: Path = field(repr=False)
     git_status_before: str | None = field(repr=False)
     git_status_after: str | None = field(repr=False)
+    config: Path | None = field(default=None, repr=False)  # the _config.yml it was built with
 
     @property
     def html(self) -> Path:
@@ -110,26 +113,29 @@ class BookBuild:
         return "\n".join(report)
 
 
-def build_book(output: Path) -> BookBuild:
+def build_book(output: Path, *, student: bool = False, cache: Path | None = None) -> BookBuild:
     """Build the book as `make book` does: every chapter executed, warnings are errors.
 
     The configuration is the repository's own ``_config.yml`` (which executes every notebook
-    and stops on the first cell that raises). Everything the build writes goes to `output`,
-    nothing into the repository.
+    and stops on the first cell that raises), written to `output` by ``_ext.editions`` (the
+    code behind ``make student``) with, if asked, the solutions hidden (`student`) and the
+    execution going through myst-nb's cache in the folder `cache`. On an empty cache that
+    executes every chapter just as ``make book`` does; a second build with the same cache
+    (the student edition) reuses those outputs rather than executing every chapter again.
+    Everything the build writes goes to `output`, nothing into the repository.
     """
     output.mkdir(parents=True, exist_ok=True)
+    config = write_config(book_config(student=student, cache=cache), output / "_config.yml")
     log = output / "build.log"
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
     before = git_status()
     with log.open("w") as stream:
         try:
             returncode = subprocess.run(
-                [str(jupyter_book), "build", str(ROOT), "--all", "-W", "-n", "--keep-going",
-                 "--path-output", str(output)],
+                build_command(output, config),
                 stdout=stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=output, timeout=BUILD_TIMEOUT,
             ).returncode
         except subprocess.TimeoutExpired:
             stream.write(f"\nERROR: the build did not finish within {BUILD_TIMEOUT} s\n")
             returncode = -1
-    return BookBuild(returncode, output, log, before, git_status())
+    return BookBuild(returncode, output, log, before, git_status(), config)
