@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> None:
                          help="where it goes (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.command == "notebooks":
-        written = export_notebooks(args.build / "jupyter_execute", args.build / "notebooks")
+        try:
+            written = export_notebooks(args.build / "jupyter_execute", args.build / "notebooks")
+        except FileNotFoundError as error:
+            sys.exit(str(error))
         print(f"{len(written)} notebooks in {args.build / 'notebooks'}/{{executed,student}}")
     else:
         try:
