@@ -77,22 +77,11 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def student_html(request: pytest.FixtureRequest) -> Path:
-    """The student edition's HTML folder.
-
-    TO WIRE AT MERGE: the student edition (``make student`` -> ``_build/student/html``) comes
-    from a ``student_build`` fixture. Until that fixture exists, the student edition's site
-    tests skip. It may return a build object with an ``html`` folder (as ``book_build``
-    does) or the folder itself.
-    """
-    try:
-        build = request.getfixturevalue("student_build")
-    except pytest.FixtureLookupError:
-        pytest.skip("no student edition to check yet: there is no `student_build` fixture "
-                    "(the student edition, `make student`, is built by it once it exists)")
-    if getattr(build, "returncode", 0) != 0:
-        pytest.fail("the student edition did not build; see its build test")
-    return Path(getattr(build, "html", build))
+def student_html(student_build) -> Path:
+    """The student edition's HTML folder (``make student``), from the session's build."""
+    if student_build.returncode != 0:
+        pytest.fail("the student edition did not build; see tests/test_notebooks.py")
+    return Path(student_build.html)
 
 
 def _edition_html(request: pytest.FixtureRequest, edition: str) -> Path:
@@ -193,6 +182,8 @@ class Visit:
     broken_images: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)  # absolute hrefs, as the browser resolved
     ids: set[str] = field(default_factory=set)
+    downloads: dict[str, str] = field(default_factory=dict)  # download menu: text -> href
+    solutions: list[str] = field(default_factory=list)  # solution boxes the reader can open
 
 
 def _screenshot_path(edition: str, page: str) -> Path:
@@ -209,6 +200,12 @@ _WAIT_FOR_IMAGES = """async () => {
 }"""
 
 _LINKS = "() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
+_DOWNLOADS = ("() => Object.fromEntries([...document.querySelectorAll("
+              "'.dropdown-download-buttons a[href]')].map(a => [a.innerText.trim(), a.href]))")
+# sphinx-exercise draws a solution as an admonition with the class "solution" (a dropdown
+# here); its title says "Solution to Exercise ...".
+_SOLUTIONS = ("() => [...document.querySelectorAll('.solution, .solution-title')]"
+              ".map(e => e.innerText.trim().slice(0, 80))")
 _IDS = ("() => [...document.querySelectorAll('[id], a[name]')]"
         ".map(e => e.id || e.getAttribute('name'))")
 
@@ -248,6 +245,10 @@ def _visit(context, site: Site, page: str) -> Visit:
         visit.broken_images = tab.evaluate(_WAIT_FOR_IMAGES)
         visit.links = tab.evaluate(_LINKS)
         visit.ids = set(tab.evaluate(_IDS))
+        visit.downloads = tab.evaluate(_DOWNLOADS)
+        visit.solutions = tab.evaluate(_SOLUTIONS)
+        if "Solution to Exercise" in tab.inner_text("body"):
+            visit.solutions.append("the page's text says 'Solution to Exercise'")
         shot = _screenshot_path(site.edition, page)
         shot.parent.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(shot), full_page=True)
@@ -390,6 +391,43 @@ def _search(context, site: Site, term: str) -> list[str]:
         )
     finally:
         tab.close()
+
+
+def test_download_menu_gives_the_notebook(site: Site, visits: dict[str, Visit], browser_context):
+    """The download menu's .ipynb entry, followed as a reader would, returns a notebook of
+    the chapter: the executed one in the book, the student one in the student edition."""
+    import nbformat
+
+    failures: list[str] = []
+    for path in notebook_files():
+        page = path.relative_to(ROOT).with_suffix(".html").as_posix()
+        menu = visits[page].downloads
+        wanted = ".ipynb" if site.edition == "book" else "student .ipynb"
+        if wanted not in menu:
+            failures.append(f"{page}: no {wanted!r} in the download menu {sorted(menu)}")
+            continue
+        response = browser_context.request.get(menu[wanted])
+        if not response.ok:
+            failures.append(f"{page}: {menu[wanted]} answered HTTP {response.status}")
+            continue
+        notebook = nbformat.reads(response.text(), as_version=4)
+        nbformat.validate(notebook)
+        title = path.read_text().split("\n# ", 1)[1].splitlines()[0]
+        if not any(cell.cell_type == "markdown" and f"# {title}" in cell.source
+                   for cell in notebook.cells):
+            failures.append(f"{page}: {menu[wanted]} is not the chapter {title!r}")
+    assert not failures, "\n".join(failures)
+
+
+def test_no_solution_is_visible_in_the_student_edition(site: Site, visits: dict[str, Visit]):
+    solutions = {page: visit.solutions for page, visit in visits.items()}
+    if site.edition == "book":
+        # The teacher's edition shows them: so the check below can see one when it is there.
+        assert any(solutions.values()), "the book edition shows no solution at all"
+        return
+    assert not any(solutions.values()), (
+        "solutions in the student edition:\n" + _report(solutions)
+    )
 
 
 def test_search_finds_a_term(site: Site, browser_context):
