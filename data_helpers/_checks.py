@@ -50,6 +50,7 @@ ZarrVersion = Literal[2, 3]
 
 #: Blosc with byte shuffle, as in Acquire's Zarr driver, or no compression.
 Compression = Literal["blosc-lz4", "blosc-zstd"] | None
+#: The accepted values of ``compression``, None (no compression) first, then the Blosc codecs.
 COMPRESSIONS: tuple[Compression, ...] = (None, "blosc-lz4", "blosc-zstd")
 
 #: Camera pixel types, by numpy name (Acquire's U8, I8, U16, I16, F32).

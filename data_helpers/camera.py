@@ -116,7 +116,7 @@ class SimulatedCamera:
     shape : tuple of int, default (1920, 1080)
         Frame size as ``(width, height)``, the order Acquire uses. The arrays delivered
         have the numpy order ``(height, width)``, see :attr:`frame_shape`.
-    pixel_type : str, numpy.dtype or numpy scalar type, default "uint8"
+    pixel_type : str, numpy.dtype or type, default "uint8"
         One of `PIXEL_TYPES`: ``"uint8"``, ``"int8"``, ``"uint16"``, ``"int16"``,
         ``"float32"``. Patterns span the whole range of integer types and 0..1 for
         ``float32``.

@@ -27,6 +27,7 @@ from data_helpers._checks import as_int, as_ints, one_of
 
 __all__ = ["METHODS", "Method", "downsample", "downsampled_shape", "normalize_factors"]
 
+#: The type of a downsampling ``method``, one of the keys of `METHODS`.
 Method = Literal["mean", "nearest", "mode", "min", "max"]
 
 #: The downsampling methods and what each is for.

@@ -270,7 +270,7 @@ def print_store_tree(
     max_entries: int = 5,
     console: Console | None = None,
 ) -> None:
-    """Print :func:`store_tree` with rich (in a terminal or a Jupyter notebook).
+    """Print :func:`~data_helpers.inspect.store_tree` with rich (in a terminal or in Jupyter).
 
     Parameters
     ----------
@@ -314,8 +314,12 @@ class ChunkStats:
 
     Attributes
     ----------
-    shape, dtype, zarr_format
-        The array's shape, data type (as a string) and Zarr format (2 or 3).
+    shape
+        The array's shape.
+    dtype
+        The array's data type, as a string.
+    zarr_format
+        The array's Zarr format: 2 or 3.
     chunk_shape
         Shape of one chunk: the unit of compression and reading.
     shard_shape
@@ -330,8 +334,10 @@ class ChunkStats:
         array whose shape is not a whole number of shards holds fewer chunks than
         the others); which of them hold data is written in the shard's index, which
         is not read. Never more than `nchunks`.
-    nshards, nshards_stored
-        Shards in the grid and shards stored (files), or None without shards.
+    nshards
+        Shards in the grid, or None without shards.
+    nshards_stored
+        Shards stored (files), or None without shards.
     nbytes
         Uncompressed size of the whole array: ``prod(shape) * itemsize``.
     nbytes_stored

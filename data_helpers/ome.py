@@ -96,7 +96,7 @@ WINDOW_METHODS = frozenset({"mean", "mode", "min", "max"})
 #: Every downsampling method: the window methods, and ``nearest`` (a window's first pixel).
 _METHODS = ("mean", "mode", "min", "max", "nearest")
 
-#: The pixel types of a label image: OME-Zarr 0.5's list ("labels" metadata: "MUST be
+#: The pixel types of a label image, OME-Zarr 0.5's list (its "labels" metadata "MUST be
 #: integer data types"); 0.4 says "only integer values are supported".
 LABEL_DTYPES: tuple[str, ...] = (
     "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
@@ -597,6 +597,8 @@ def label_image_model(
         ``{label value: {key: JSON value}}``: anything known about each label (its class,
         its area...). Stored as the ``properties`` list, sorted by label value.
 
+    Notes
+    -----
     Label values are integers of ``dtype``'s range. When both are given, they must
     describe the same label values: ome-zarr-models refuses colors and properties that
     differ. An empty mapping is the same as None (the specification wants at least one

@@ -60,9 +60,10 @@ from data_helpers.pyramid import DEFAULT_CHUNK_BYTES
 
 __all__ = ["BOUNDARIES", "Boundary", "map_tiles"]
 
+#: The type of `map_tiles`'s ``boundary``, one of `BOUNDARIES`.
 Boundary = Literal["reflect", "nearest", "constant"]
-#: What lies beyond the image edge, as in scipy.ndimage: mirror (edge pixel repeated),
-#: the edge pixel repeated, or zeros.
+#: What lies beyond the image edge, as in scipy.ndimage (mirror with the edge pixel
+#: repeated, the edge pixel repeated, or zeros).
 BOUNDARIES: tuple[Boundary, ...] = ("reflect", "nearest", "constant")
 
 #: The name of the array attribute that records how a result was made (and that a

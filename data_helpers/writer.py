@@ -75,7 +75,7 @@ __all__ = [
     "stream_to_zarr",
 ]
 
-#: The axes of every array the writer makes: time, channel, y, x.
+#: The axes of every array the writer makes (time, channel, y, x).
 AXES = "tcyx"
 
 # From one level to the next: pairs of frames, one channel, 2 x 2 pixels.
@@ -452,10 +452,10 @@ class ZarrStreamWriter:
     data_helpers._destination.DestinationBusyError
         If another writer is writing to ``storage.filename``.
 
-    Nothing is written when any check fails.
-
     Notes
     -----
+    Nothing is written when any check fails.
+
     Memory is bounded by the chunk buffers, whatever the number of frames: two
     time-chunks of full-resolution frames (one filling, one being written) and one
     time-chunk per coarser level, see `buffer_nbytes`.
@@ -528,7 +528,7 @@ class ZarrStreamWriter:
 
     @property
     def levels(self) -> int:
-        """Number of levels: 1, or more with ``enable_multiscale``."""
+        """Number of levels (1, or more with ``enable_multiscale``)."""
         return len(self._buffers)
 
     @property
@@ -554,7 +554,7 @@ class ZarrStreamWriter:
 
     @property
     def shapes(self) -> tuple[tuple[int, ...], ...]:
-        """Each level's array shape on disk: only frames whose chunks are written."""
+        """Each level's array shape on disk (only frames whose chunks are written)."""
         return tuple(tuple(array.shape) for array in self._store.arrays)
 
     @property
@@ -564,7 +564,7 @@ class ZarrStreamWriter:
 
     @property
     def buffer_nbytes(self) -> int:
-        """Bytes held by the chunk buffers: fixed when the writer is made, 0 once closed."""
+        """Bytes held by the chunk buffers (fixed when the writer is made, 0 once closed)."""
         return sum(buffer.nbytes for buffer in self._buffers)
 
     @property
@@ -758,6 +758,13 @@ class ZarrStreamWriter:
 
 
 class _Camera(Protocol):
+    """What `stream_to_zarr` needs of a camera, as `~data_helpers.camera.SimulatedCamera` has.
+
+    A ``frames(n)`` method yielding ``n`` frames (numpy arrays, or objects with ``.data``),
+    and either ``.frame_shape`` and ``.dtype`` or ``.shape`` (width, height) and
+    ``.pixel_type``.
+    """
+
     def frames(self, n: int) -> Iterator[Any]: ...
 
 
