@@ -1671,11 +1671,10 @@ def check_tiles_resume(first_calls: Any, resumed_calls: Any, result: Any) -> Che
     first = _integer(report, "first_calls", first_calls, "number of calls")
     resumed = _integer(report, "resumed_calls", resumed_calls, "number of calls")
     if first is not None:
-        # Calls after the 7th fail too (the switch is on), so the count may reach 16.
+        # Calls after the 7th fail too, and other threads may have started more chunks:
+        # only fewer than 7 calls is wrong.
         if first < fail_at:
             report.bad("first_calls", "the first run should fail on the 7th call")
-        elif first > nchunks:
-            report.bad("first_calls", "more calls than chunks: count the calls of one run")
         else:
             report.good("first_calls")
     if resumed is not None:
