@@ -16,6 +16,7 @@ One module per concept (see the book's design notes):
 ``plotting``              the book's figures
 ``inspect``               what is on disk: store trees, chunk statistics
 ``convert``               formats in and out: TIFF to OME-Zarr, arrays to tiled BigTIFF
+``exercises``             checks of the chapters' exercises that do not show the answer
 ========================  =================================================================
 
 The most used names are importable from the package itself, e.g.

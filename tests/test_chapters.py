@@ -99,3 +99,41 @@ def test_chapter_has_a_jupytext_header():
         assert metadata["jupytext"]["text_representation"]["format_name"] == "myst", path.name
         assert metadata["kernelspec"]["name"] == "python3", path.name
         assert nbformat.validate(jupytext.read(path)) is None
+
+
+def test_every_exercise_has_a_check_cell_before_its_solution(executed):
+    """Each exercise is followed, before its solution, by a code cell that the student fills
+    in and that calls a check of data_helpers.exercises; in the book it still holds the
+    placeholders, so it prints "Not yet" (the student notebooks drop the solutions and
+    keep these cells)."""
+    path, notebook = executed
+    if path not in EXERCISE_CHAPTERS:
+        pytest.skip("the Welcome page has no exercises")
+    directive = re.compile(r"\{(exercise-end|solution-start)\}[ \t]*(\S*)")
+    waiting, checked, missing = False, 0, []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            if waiting and re.search(r"\bexercises\.check_\w+\(", cell.source):
+                printed = "".join(o.get("text", "") for o in cell.get("outputs", []))
+                assert printed.startswith("Not yet:"), (
+                    f"{path.name}: the check cell before a solution should still hold its "
+                    f"placeholders and print 'Not yet', it printed {printed[:200]!r}"
+                )
+                waiting = False
+                checked += 1
+            continue
+        for match in directive.finditer(cell.source):
+            if match.group(1) == "exercise-end":
+                waiting = True
+            else:
+                if waiting:
+                    missing.append(match.group(2))
+                waiting = False
+    assert not missing, (
+        f"{path.name}: no check cell between these exercises and their solution: {missing}"
+    )
+    exercises = sum(cell.source.count("{exercise-end}") for cell in notebook.cells
+                    if cell.cell_type == "markdown")
+    assert checked == exercises >= 3, (
+        f"{path.name}: {checked} check cells for {exercises} exercises, expected one each"
+    )
