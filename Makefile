@@ -18,9 +18,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
+# jupyter-book build . --all -W -n --keep-going, in the environment of _ext/editions.py
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --all -W -n --keep-going
-	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+	$(BIN)/python -m _ext.editions book
 
 # pip check first: a broken or conflicting set of installed packages fails before any test.
 test: $(STAMP)

@@ -1,5 +1,6 @@
 """The book's editions, for ``make notebooks`` and ``make student`` and for the tests.
 
+    python -m _ext.editions book       # the book (make book) -> _build/html
     python -m _ext.editions notebooks  # _build/jupyter_execute -> _build/notebooks/*/
     python -m _ext.editions student    # the book, solutions hidden -> _build/student/html
 
@@ -12,6 +13,7 @@ functions, so what they check is what these commands make.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -59,6 +61,19 @@ def write_config(config: dict[str, Any], path: Path) -> Path:
     return path
 
 
+#: Added to the environment of every build, so to the kernels that execute the chapters.
+#: dask.distributed logs at INFO level to stderr, and a cluster that shuts down while a
+#: message is in flight sometimes logs a harmless "Batched Comm Closed" traceback at INFO.
+#: The strict build fails on any stderr in a cell, so distributed shows its warnings and
+#: errors only (those still fail the build).
+BUILD_ENVIRONMENT = {"DASK_LOGGING__DISTRIBUTED": "warning"}
+
+
+def build_environment() -> dict[str, str]:
+    """The environment a build runs in: this process's, plus `BUILD_ENVIRONMENT`."""
+    return {**os.environ, **BUILD_ENVIRONMENT}
+
+
 def build_command(output: Path, config: Path | None = None) -> list[str]:
     """The strict ``jupyter-book build`` of `make book`, into ``output/_build``."""
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
@@ -95,7 +110,8 @@ def export_notebooks(executed: Path, dest: Path) -> list[Path]:
 def build_student(output: Path) -> Path:
     """Build the student edition (every chapter executed) and move its HTML to output/html."""
     config = write_config(book_config(student=True), output / "_config.yml")
-    subprocess.run(build_command(output, config), cwd=output, check=True)
+    subprocess.run(build_command(output, config), cwd=output, check=True,
+                   env=build_environment())
     html = output / "html"
     shutil.rmtree(html, ignore_errors=True)
     (output / "_build" / "html").rename(html)
@@ -109,11 +125,18 @@ def main(argv: list[str] | None = None) -> None:
     notebooks = commands.add_parser("notebooks", help="executed and student notebooks")
     notebooks.add_argument("--build", type=Path, default=ROOT / "_build",
                            help="the book's build folder (default: %(default)s)")
+    commands.add_parser("book", help="the book, every chapter executed, into _build/html")
     student = commands.add_parser("student", help="the student edition of the site")
     student.add_argument("--output", type=Path, default=ROOT / "_build" / "student",
                          help="where it goes (default: %(default)s)")
     args = parser.parse_args(argv)
-    if args.command == "notebooks":
+    if args.command == "book":
+        returncode = subprocess.run(build_command(ROOT), cwd=ROOT,
+                                    env=build_environment()).returncode
+        if returncode:
+            sys.exit(returncode)
+        print(f"The book is at file://{ROOT / '_build' / 'html'}/index.html")
+    elif args.command == "notebooks":
         try:
             written = export_notebooks(args.build / "jupyter_execute", args.build / "notebooks")
         except FileNotFoundError as error:

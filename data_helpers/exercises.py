@@ -76,6 +76,10 @@ _P = ParamSpec("_P")
 class CheckResult:
     """The verdict of one check, already printed when the check ran.
 
+    A result is true only when it is right, so ``assert check_...(...)`` works in a
+    solution. In a notebook it shows nothing more when it is a cell's last value: the
+    check has printed its message already.
+
     Attributes
     ----------
     label
@@ -84,10 +88,6 @@ class CheckResult:
         ``"not yet"`` (an answer is still a placeholder), ``"right"`` or ``"wrong"``.
     message
         What was printed: the verdict and, for each answer that is not right, why.
-
-    A result is true only when it is right, so ``assert check_...(...)`` works in a
-    solution. In a notebook it shows nothing more when it is a cell's last value: the
-    check has printed its message already.
 
     Examples
     --------

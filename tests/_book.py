@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from _ext.editions import book_config, build_command, write_config
+from _ext.editions import book_config, build_command, build_environment, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -133,7 +133,7 @@ def build_book(output: Path, *, student: bool = False, cache: Path | None = None
             returncode = subprocess.run(
                 build_command(output, config),
                 stdout=stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=output, timeout=BUILD_TIMEOUT,
+                cwd=output, timeout=BUILD_TIMEOUT, env=build_environment(),
             ).returncode
         except subprocess.TimeoutExpired:
             stream.write(f"\nERROR: the build did not finish within {BUILD_TIMEOUT} s\n")
