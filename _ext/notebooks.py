@@ -98,9 +98,6 @@ def add_notebooks(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
     """Write the page's notebooks into the HTML output and list them in its download menu."""
-    executed_path = _executed_notebook(app, pagename)
-    if doctree is None or not executed_path.exists():
-        return  # not a notebook page
     menu = next(
         (button for button in context.get("header_buttons", [])
          if button.get("label") == "download-buttons"),
@@ -108,6 +105,14 @@ def add_notebooks(
     )
     if menu is None:
         return  # the theme shows no download menu (use_download_button: false)
+    if app.config.hide_solutions:
+        # Only what holds no solution: the .md source (not copied, see hide_sources) and the
+        # executed notebook do. On every page, notebook or not: a source link would be dead.
+        menu["buttons"] = [b for b in menu["buttons"] if b.get("label") not in
+                           ("download-source-button", "download-notebook-button")]
+    executed_path = _executed_notebook(app, pagename)
+    if doctree is None or not executed_path.exists():
+        return  # not a notebook page
 
     executed = nbformat.read(executed_path, as_version=4)
     name = Path(pagename).name
@@ -121,10 +126,7 @@ def add_notebooks(
         "download-student-notebook-button",
     )
     if app.config.hide_solutions:
-        # Only what holds no solution: the .md source and the executed notebook do.
-        buttons = [b for b in menu["buttons"]
-                   if b.get("label") not in ("download-source-button", "download-notebook-button")]
-        menu["buttons"] = [student, *buttons]
+        menu["buttons"] = [student, *menu["buttons"]]
         return
     nbformat.write(executed, outdir / f"{name}.ipynb")
     notebook = _button(

@@ -192,6 +192,20 @@ def _outside_solutions(exported) -> str:
     )
 
 
+def _pages_without_exercises(build) -> str:
+    """The text of every page of a build other than the exercise chapters: the API page,
+    the glossary, the guide... hold no solution, and may share words and lines with one
+    (a docstring's example, say), which are then no sign of a leak."""
+    chapters = {page.relative_to(ROOT).with_suffix(".html") for page in EXERCISE_CHAPTERS}
+    site = built(build).html
+    return "\n".join(
+        html.unescape(re.sub(r"<[^>]+>", " ", path.read_text()))
+        for path in sorted(site.rglob("*.html"))
+        if path.relative_to(site) not in chapters
+        and not path.relative_to(site).as_posix().startswith("_")
+    )
+
+
 @pytest.fixture(scope="module")
 def solution_lines(book_build, exported):
     """Per solution, its distinctive lines that the teacher's page does show.
@@ -199,7 +213,7 @@ def solution_lines(book_build, exported):
     Distinctive: four words or more, found nowhere in the book outside the solutions. Each
     solution must have at least two, so that the student test checks every solution.
     """
-    outside = _words(_outside_solutions(exported))
+    outside = _words(_outside_solutions(exported) + "\n" + _pages_without_exercises(book_build))
     lines = {}
     for page in EXERCISE_CHAPTERS:
         teacher_page = _words(html.unescape(re.sub(
@@ -251,7 +265,8 @@ def test_student_search_index_has_no_solution_words(book_build, student_build, e
     """The words that only solutions use are in the teacher's search index (as Sphinx stems
     them), and none is in the student's."""
     stem = SearchEnglish({}).stem
-    outside = {stem(word.lower()) for word in re.findall(r"\w+", _outside_solutions(exported))}
+    outside_text = _outside_solutions(exported) + "\n" + _pages_without_exercises(book_build)
+    outside = {stem(word.lower()) for word in re.findall(r"\w+", outside_text)}
     solution_only = {
         stem(word.lower())
         for page in EXERCISE_CHAPTERS for solution in _solutions(page)
