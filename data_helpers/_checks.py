@@ -41,6 +41,7 @@ __all__ = [
     "as_zarr_version",
     "available_memory",
     "check_fits_in_memory",
+    "check_known_shape",
     "check_sharding",
     "one_of",
 ]
@@ -440,6 +441,26 @@ def available_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def check_known_shape(name: str, shape: Sequence[Any]) -> None:
+    """Refuse the shape of a dask array whose chunk sizes are unknown (NaN).
+
+    A dask array of unknown size (after boolean indexing, say) cannot be planned.
+
+    Examples
+    --------
+    >>> check_known_shape("source", (4, 5))
+    >>> check_known_shape("source", (float("nan"), 5))
+    Traceback (most recent call last):
+    ...
+    ValueError: source has unknown chunk sizes (shape (nan, 5)); call compute_chunk_sizes() ...
+    """
+    if any(isinstance(n, float) and math.isnan(n) for n in shape):
+        raise ValueError(
+            f"{name} has unknown chunk sizes (shape {tuple(shape)}); "
+            "call compute_chunk_sizes() on the dask array first"
+        )
 
 
 def check_fits_in_memory(what: str, nbytes: int, advice: str) -> None:

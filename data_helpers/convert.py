@@ -57,6 +57,7 @@ from data_helpers._checks import (
     as_path,
     as_per_axis,
     check_fits_in_memory,
+    check_known_shape,
     one_of,
 )
 from data_helpers.chunking import auto_chunks
@@ -683,11 +684,7 @@ def _check_array(array: object) -> NDArray[Any] | zarr.Array[Any] | da.Array:
             f"array has dtype {array.dtype}; write_tiff writes {list(TIFF_DTYPES)} "
             "(convert with astype first)"
         )
-    if any(isinstance(n, float) and math.isnan(n) for n in array.shape):
-        raise ValueError(
-            f"array has unknown chunk sizes (shape {array.shape}); "
-            "call compute_chunk_sizes() on the dask array first"
-        )
+    check_known_shape("array", array.shape)
     if not 2 <= array.ndim <= 5 or min(array.shape) == 0:
         raise ValueError(
             f"array has shape {tuple(array.shape)}; write_tiff writes 2 to 5 axes, none empty"

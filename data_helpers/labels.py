@@ -35,7 +35,6 @@ What stays safe (design.md's "Data safety"):
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 from pathlib import Path
@@ -47,7 +46,14 @@ import zarr
 from numpy.typing import NDArray
 
 from data_helpers import _destination, ome, pyramid
-from data_helpers._checks import Compression, ZarrVersion, as_bool, as_dtype, as_path
+from data_helpers._checks import (
+    Compression,
+    ZarrVersion,
+    as_bool,
+    as_dtype,
+    as_path,
+    check_known_shape,
+)
 from data_helpers.downsample import downsampled_shape
 from data_helpers.multiscale import MultiscaleImage
 
@@ -245,11 +251,7 @@ def _check_labels(labels: object, target: MultiscaleImage) -> None:
         raise TypeError(
             f"labels must be a numpy, zarr or dask array, got {type(labels).__name__}"
         )
-    if any(math.isnan(n) for n in labels.shape):
-        raise ValueError(
-            f"labels has unknown chunk sizes (shape {labels.shape}); call "
-            "compute_chunk_sizes() on the dask array first"
-        )
+    check_known_shape("labels", labels.shape)
     try:
         as_dtype("labels.dtype", labels.dtype.name, names=ome.LABEL_DTYPES)
     except ValueError as error:

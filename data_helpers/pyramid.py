@@ -44,6 +44,7 @@ from data_helpers._checks import (
     as_int,
     as_per_axis,
     as_zarr_version,
+    check_known_shape,
     check_sharding,
     one_of,
 )
@@ -293,12 +294,7 @@ def _check_source(source: Any) -> None:
         raise TypeError(
             f"source must hold booleans, integers or floats, got dtype {source.dtype}"
         )
-    if any(math.isnan(n) for n in source.shape):
-        # A dask array of unknown size (after boolean indexing, say) cannot be planned.
-        raise ValueError(
-            f"source has unknown chunk sizes (shape {source.shape}); "
-            "call compute_chunk_sizes() on the dask array first"
-        )
+    check_known_shape("source", source.shape)
     if source.ndim and min(source.shape) == 0:
         raise ValueError(f"source has an empty axis (shape {tuple(source.shape)})")
 

@@ -51,6 +51,7 @@ from data_helpers._checks import (
     as_int,
     as_ints,
     as_zarr_version,
+    check_known_shape,
     check_sharding,
     one_of,
 )
@@ -251,11 +252,7 @@ def _plan(source: Any, **settings: Any) -> _Plan:
         )
     if source.dtype.kind not in "biuf":
         raise TypeError(f"source must hold booleans, integers or floats, not {source.dtype}")
-    if any(math.isnan(n) for n in source.shape):
-        raise ValueError(
-            f"source has unknown chunk sizes (shape {source.shape}); "
-            "call compute_chunk_sizes() on the dask array first"
-        )
+    check_known_shape("source", source.shape)
     shape = tuple(int(n) for n in source.shape)
     if not shape or min(shape) == 0:
         raise ValueError(f"source must have at least one axis and no empty axis, not {shape}")
