@@ -4,7 +4,8 @@ Registered in _config.yml (``sphinx: local_extensions``). It does two things.
 
 1. Every page that myst-nb executed gets two more entries in its download menu: the
    executed notebook (outputs and all) and the student notebook (solutions taken out, see
-   student.py). The files are written into the HTML output under ``_notebooks/``.
+   student.py), both with the glued numbers written into their text (glued.py). The files
+   are written into the HTML output under ``_notebooks/``.
 
 2. With sphinx-exercise's ``hide_solutions = True`` it builds a student edition, which
    sphinx-exercise alone does not: for the gated form (``solution-start`` ...
@@ -29,6 +30,7 @@ from sphinx.transforms import SphinxTransform
 from sphinx_exercise.directive import SolutionStartDirective
 from sphinx_exercise.nodes import solution_end_node
 
+from .glued import paste_glued
 from .student import student_notebook
 
 #: Where the notebooks go, inside the HTML output.
@@ -114,7 +116,8 @@ def add_notebooks(
     if doctree is None or not executed_path.exists():
         return  # not a notebook page
 
-    executed = nbformat.read(executed_path, as_version=4)
+    # Jupyter shows a glue role as it is typed: write in the value the page shows.
+    executed = paste_glued(nbformat.read(executed_path, as_version=4))
     name = Path(pagename).name
     outdir = Path(app.outdir) / FOLDER
     student_file = outdir / "student" / f"{name}.ipynb"
