@@ -23,7 +23,12 @@ from matplotlib.figure import Figure
 
 from data_helpers._checks import as_bool, as_float, as_int, as_ints
 
-__all__ = ["plot_chunk_grid", "plot_codec_bytes", "plot_levels", "plot_slice"]
+__all__ = [
+    "plot_chunk_grid",
+    "plot_codec_bytes",
+    "plot_levels",
+    "plot_slice",
+]
 
 
 # ----------------------------------------------------------------------------
