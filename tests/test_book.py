@@ -5,10 +5,15 @@ The build runs once per session (the `book_build` fixture in conftest.py); test_
 checks the notebooks it executed, so each chapter runs once.
 """
 
+import jupytext
 import pytest
 import yaml
 
 from ._book import ROOT, notebook_files, toc_files
+
+#: The longest code line a code cell of the page shows whole: at the browser test's window
+#: (1280 px wide, test_site.py) the theme's code box holds 77 characters of 14 px monospace.
+CODE_LINE_CHARACTERS = 76
 
 
 def test_toc_pages_exist():
@@ -49,4 +54,16 @@ def test_build_writes_nothing_into_the_repository(book_build):
         "the book build changed the repository (git status --ignored, before and after):\n"
         + "\n".join([*(f"new:  {line}" for line in sorted(after - before)),
                      *(f"gone: {line}" for line in sorted(before - after))])
+    )
+
+
+@pytest.mark.parametrize("path", notebook_files(), ids=lambda p: p.stem)
+def test_code_lines_fit_the_page(path):
+    """A longer line is cut off on the page (the browser test checks the rendered cells)."""
+    cells = [cell for cell in jupytext.read(path).cells if cell.cell_type == "code"]
+    long = [line for cell in cells for line in cell.source.splitlines()
+            if len(line) > CODE_LINE_CHARACTERS]
+    assert not long, (
+        f"{path.name}: {len(long)} code lines longer than {CODE_LINE_CHARACTERS} characters:\n"
+        + "\n".join(long)
     )

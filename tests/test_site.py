@@ -184,6 +184,7 @@ class Visit:
     ids: set[str] = field(default_factory=set)
     downloads: dict[str, str] = field(default_factory=dict)  # download menu: text -> href
     solutions: list[str] = field(default_factory=list)  # solution boxes the reader can open
+    clipped_code: list[str] = field(default_factory=list)  # code cells wider than their box
 
 
 def _screenshot_path(edition: str, page: str) -> Path:
@@ -206,6 +207,12 @@ _DOWNLOADS = ("() => Object.fromEntries([...document.querySelectorAll("
 # here); its title says "Solution to Exercise ...".
 _SOLUTIONS = ("() => [...document.querySelectorAll('.solution, .solution-title')]"
               ".map(e => e.innerText.trim().slice(0, 80))")
+# A code cell's box scrolls sideways when a line is longer than the box is wide; the
+# reader then sees the line cut off. Hidden boxes (a collapsed cell) have no width to check.
+_CLIPPED_CODE = ("() => [...document.querySelectorAll('.cell_input pre')]"
+                 ".filter(p => p.clientWidth > 0 && p.scrollWidth > p.clientWidth)"
+                 ".map(p => p.innerText.split('\\n')"
+                 ".reduce((a, b) => b.length > a.length ? b : a))")
 _IDS = ("() => [...document.querySelectorAll('[id], a[name]')]"
         ".map(e => e.id || e.getAttribute('name'))")
 
@@ -247,6 +254,7 @@ def _visit(context, site: Site, page: str) -> Visit:
         visit.ids = set(tab.evaluate(_IDS))
         visit.downloads = tab.evaluate(_DOWNLOADS)
         visit.solutions = tab.evaluate(_SOLUTIONS)
+        visit.clipped_code = tab.evaluate(_CLIPPED_CODE)
         if "Solution to Exercise" in tab.inner_text("body"):
             visit.solutions.append("the page's text says 'Solution to Exercise'")
         shot = _screenshot_path(site.edition, page)
@@ -294,6 +302,13 @@ def test_images_load(site: Site, visits: dict[str, Visit]):
         f"images that did not load (naturalWidth 0) in the {site.edition} edition:\n"
         + _report(failures)
     )
+
+
+def test_code_cells_show_their_lines_whole(site: Site, visits: dict[str, Visit]):
+    """No code cell is wider than its box (test_book.py holds the lines to a length)."""
+    failures = {page: [f"cut off: {line!r}" for line in visit.clipped_code]
+                for page, visit in visits.items()}
+    assert not any(failures.values()), _report(failures)
 
 
 def test_screenshots_saved(site: Site, visits: dict[str, Visit]):
