@@ -25,6 +25,7 @@ from data_helpers._checks import as_bool, as_float, as_int, as_ints
 
 __all__ = [
     "plot_chunk_grid",
+    "plot_chunks_touched",
     "plot_codec_bytes",
     "plot_levels",
     "plot_slice",
@@ -613,3 +614,218 @@ def plot_codec_bytes(
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+# ----------------------------------------------------------------------------
+# plot_chunks_touched
+# ----------------------------------------------------------------------------
+
+#: Where the camera of `plot_chunks_touched` looks from (matplotlib's elev, azim).
+_VIEW = (22.0, -58.0)
+
+
+def _to_plot(point: Sequence[float]) -> tuple[float, float, float]:
+    """Array order (z, y, x) to the plot's (x, y, z): x to the right, z up."""
+    return (float(point[2]), float(point[1]), float(point[0]))
+
+
+def _rectangle(axis: int, at: float, lo: Sequence[float], hi: Sequence[float]) -> list[Any]:
+    """The corners of the rectangle ``lo..hi`` perpendicular to array axis ``axis``."""
+    a, b = (k for k in range(3) if k != axis)
+    corners = []
+    for u, v in ((lo[a], lo[b]), (hi[a], lo[b]), (hi[a], hi[b]), (lo[a], hi[b])):
+        point = [0.0, 0.0, 0.0]
+        point[axis], point[a], point[b] = at, u, v
+        corners.append(_to_plot(point))
+    return corners
+
+
+def _box(lo: Sequence[float], hi: Sequence[float]) -> list[list[Any]]:
+    """The six faces of the box ``lo..hi`` (array order), as plot-space rectangles."""
+    return [_rectangle(axis, at, lo, hi) for axis in range(3) for at in (lo[axis], hi[axis])]
+
+
+def _facing_sides(shape: Sequence[int]) -> list[tuple[int, float]]:
+    """The three sides of the volume (array axis, position) that face the camera."""
+    elev, azim = np.radians(_VIEW)
+    eye = (np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev))
+    # Plot x, y, z are array axes 2, 1, 0.
+    return [(axis, float(shape[axis]) if eye[2 - axis] > 0 else 0.0) for axis in range(3)]
+
+
+def plot_chunks_touched(
+    shape: Sequence[int],
+    chunk_shapes: Sequence[Sequence[int]],
+    *,
+    index: int | None = None,
+    axis: int = 0,
+    itemsize: int = 1,
+    labels: Sequence[str] | None = None,
+    panel_size: float = 3.6,
+    color: str = "tab:orange",
+    plane_color: str = "tab:cyan",
+    grid_color: str = "0.3",
+) -> Figure:
+    """Draw a 3D volume cut into chunks, one requested plane, and the chunks it touches.
+
+    One 3D panel per chunk shape: the volume's outline with its chunk grid on the three
+    sides facing the viewer, the requested plane (perpendicular to ``axis``, at
+    ``index``) as a sheet, and the chunks a read of that plane must decompress shaded.
+    A plane perpendicular to an axis crosses exactly one layer of chunks along it, so
+    the shaded chunks are that layer. Each title gives the chunk shape, the number of
+    chunks touched out of all, and the bytes they hold once decompressed, computed from
+    the shapes alone (edge chunks cut short by the volume count for what they hold).
+
+    Parameters
+    ----------
+    shape
+        The volume's shape ``(z, y, x)``: three integers >= 1. Only the shape is
+        needed, no pixels.
+    chunk_shapes
+        One chunk shape ``(z, y, x)`` per panel, each three integers >= 1 (a side
+        longer than the volume makes one chunk along that axis).
+    index
+        Position of the plane along ``axis`` (negative counts from the end). Default:
+        the middle.
+    axis
+        The axis the plane is perpendicular to: 0 (an xy plane, fixed z), 1 (xz) or
+        2 (yz); negative values count from the end.
+    itemsize
+        Bytes per pixel (an integer >= 1), e.g. 2 for ``uint16``.
+    labels
+        One name per panel, written before its chunk shape (e.g. ``"flat"``).
+    panel_size
+        Width and height of each panel in inches, a finite number > 0.
+    color, plane_color, grid_color
+        Colours of the touched chunks, of the plane and of the chunk grid.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, one 3D axes per chunk shape. In each, the touched chunks are the
+        collection with gid ``"touched"``, the plane the one with gid ``"plane"`` and
+        the grid the one with gid ``"grid"``.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (a shape that is not a sequence of
+        integers, a float or a bool as a size or a position, labels that are not a
+        list of strings). Everything is checked before a figure is made.
+    ValueError
+        If an argument has a wrong value (a shape or chunk shape that is not three
+        integers >= 1, no chunk shapes, an ``axis`` or ``index`` out of range, an
+        ``itemsize`` below 1, labels of the wrong length, a size that is not > 0, a
+        colour matplotlib does not know).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plot_chunks_touched((8, 16, 16), [(1, 16, 16), (8, 4, 4)], itemsize=2)
+    >>> [ax.get_title() for ax in fig.axes]  # doctest: +NORMALIZE_WHITESPACE
+    ['chunks (1, 16, 16)\\n1 of 8 chunks touched, 512 B read',
+     'chunks (8, 4, 4)\\n16 of 16 chunks touched, 4.0 KiB read']
+    >>> plt.close(fig)
+    """
+    from matplotlib.colors import is_color_like, to_rgb
+    from mpl_toolkits.mplot3d.art3d import (  # type: ignore[import-untyped]
+        Line3DCollection,
+        Poly3DCollection,
+    )
+
+    from data_helpers.chunking import chunk_grid_shape
+    from data_helpers.inspect import format_bytes
+
+    accepted = "a sequence of 3 integers >= 1 (z, y, x)"
+    shape = as_ints("shape", shape, 3, minimum=1, accepted=accepted)
+    if isinstance(chunk_shapes, str | bytes | Mapping) or not _is_list_like(chunk_shapes):
+        raise TypeError(f"chunk_shapes={chunk_shapes!r} must be a list of chunk shapes")
+    if len(chunk_shapes) == 0:
+        raise ValueError("chunk_shapes must hold at least one chunk shape, got none")
+    chunks_list = [
+        as_ints(f"chunk_shapes[{i}]", c, 3, minimum=1, accepted=accepted)
+        for i, c in enumerate(chunk_shapes)
+    ]
+    axis = _position("axis", axis, 3, "an axis of a 3D volume")
+    if index is None:
+        index = shape[axis] // 2
+    index = _position("index", index, shape[axis], f"a position along axis {axis}")
+    itemsize = as_int("itemsize", itemsize, minimum=1, accepted="an integer >= 1 (bytes)")
+    n = len(chunks_list)
+    if labels is not None:
+        if not _is_list_like(labels) or not all(isinstance(s, str) for s in labels):
+            raise TypeError(f"labels={labels!r} must be a list of one str per chunk shape")
+        if len(labels) != n:
+            raise ValueError(f"labels={labels!r} must hold one name per chunk shape ({n})")
+    panel_size = as_float("panel_size", panel_size, positive=True)
+    for name, value in (("color", color), ("plane_color", plane_color),
+                        ("grid_color", grid_color)):
+        if not is_color_like(value):
+            raise ValueError(f"{name}={value!r} must be a matplotlib colour, e.g. 'tab:blue'")
+
+    fig = plt.figure(figsize=(panel_size * n, panel_size), layout="constrained")
+    volume_lo, volume_hi = (0, 0, 0), shape
+    for i, chunks in enumerate(chunks_list):
+        ax = fig.add_subplot(1, n, i + 1, projection="3d", computed_zorder=False)
+        grid = chunk_grid_shape(shape, chunks)
+        edges = [np.append(np.arange(0, s, c), s) for s, c in zip(shape, chunks, strict=True)]
+        # The plane lies in one layer of chunks along `axis`: that layer is read.
+        layer = index // chunks[axis]
+        lo, hi = list(volume_lo), list(volume_hi)
+        lo[axis], hi[axis] = int(edges[axis][layer]), int(edges[axis][layer + 1])
+        n_touched = math.prod(grid) // grid[axis]
+        n_bytes = (hi[axis] - lo[axis]) * math.prod(shape) // shape[axis] * itemsize
+
+        ax.add_collection3d(Poly3DCollection(
+            _box(volume_lo, volume_hi), facecolors=(0.5, 0.5, 0.5, 0.06),
+            edgecolors="none", zorder=1,
+        ))
+        ax.add_collection3d(Poly3DCollection(
+            _box(lo, hi), facecolors=color, alpha=0.55, edgecolors=color,
+            linewidths=1.0, zorder=2, gid="touched",
+        ))
+        ax.add_collection3d(Poly3DCollection(
+            [_rectangle(axis, index + 0.5, volume_lo, volume_hi)], facecolors=plane_color,
+            alpha=0.2, edgecolors=plane_color, linewidths=2.5, zorder=3, gid="plane",
+        ))
+        # The chunk grid on each side facing the viewer: one line per chunk boundary,
+        # fainter where boundaries crowd (a hundred thin slabs would turn solid grey).
+        segments, alphas = [], []
+        for side, at in _facing_sides(shape):
+            a, b = (k for k in range(3) if k != side)
+            for along, across in ((a, b), (b, a)):
+                for edge in edges[along]:
+                    start, end = [0.0] * 3, [0.0] * 3
+                    start[side] = end[side] = at
+                    start[along] = end[along] = float(edge)
+                    end[across] = float(shape[across])
+                    segments.append([_to_plot(start), _to_plot(end)])
+                    alphas.append(min(1.0, 16 / len(edges[along])))
+        line_colors = [(*to_rgb(grid_color), alpha) for alpha in alphas]
+        ax.add_collection3d(Line3DCollection(
+            segments, colors=line_colors, linewidths=0.5, zorder=4, gid="grid",
+        ))
+
+        ax.set_xlim(0, shape[2])
+        ax.set_ylim(0, shape[1])
+        ax.set_zlim(0, shape[0])
+        ax.set_box_aspect((shape[2], shape[1], shape[0]), zoom=0.95)
+        ax.view_init(*_VIEW)
+        # One tick per axis, at its far end: the volume's size along it.
+        ax.set_xticks([shape[2]])
+        ax.set_yticks([shape[1]])
+        ax.set_zticks([shape[0]])
+        ax.set_xlabel("x", labelpad=-8)
+        ax.set_ylabel("y", labelpad=-8)
+        ax.zaxis.set_rotate_label(False)
+        ax.set_zlabel("z", labelpad=-6)
+        ax.tick_params(pad=-2, labelsize=8)
+        name = "" if labels is None else f"{labels[i]}: "
+        ax.set_title(
+            f"{name}chunks {chunks}\n{n_touched} of {math.prod(grid)} chunks touched, "
+            f"{format_bytes(n_bytes)} read",
+            fontsize=10,
+        )
+    return fig

@@ -517,3 +517,133 @@ def test_plot_levels_strides_large_levels():
     plt.close(fig)
     with pytest.raises(ValueError, match=r"max_display=0 must be an integer >= 1 \(pixels\)"):
         plot_levels([big], max_display=0)
+
+
+# ------------------------------------------------------------------ plot_chunks_touched
+
+
+def _touched_by_brute_force(shape, chunks, axis, index, itemsize):
+    """Chunks whose region holds the plane, and the bytes they hold, counted one by one."""
+    count = n_bytes = 0
+    for corner in np.ndindex(*(-(-s // c) for s, c in zip(shape, chunks, strict=True))):
+        lo = [i * c for i, c in zip(corner, chunks, strict=True)]
+        hi = [min(s, (i + 1) * c) for i, c, s in zip(corner, chunks, shape, strict=True)]
+        if lo[axis] <= index < hi[axis]:
+            count += 1
+            n_bytes += int(np.prod(np.subtract(hi, lo))) * itemsize
+    return count, n_bytes
+
+
+def _collection(ax, gid):
+    (found,) = [c for c in ax.collections if c.get_gid() == gid]
+    return found
+
+
+def _points3d(collection):
+    """The 3D points of a Poly3DCollection or Line3DCollection, as (n, 3) array.
+
+    mplot3d keeps them in private attributes only (its public getters return the 2D
+    projection, after a draw); matplotlib is pinned, so reading them is stable.
+    """
+    if hasattr(collection, "_segments3d"):
+        return np.concatenate([np.asarray(s) for s in collection._segments3d])
+    return np.asarray(collection._faces).reshape(-1, 3)
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunks", "axis", "index"),
+    [
+        ((128, 256, 256), (1, 256, 256), 0, 64),
+        ((128, 256, 256), (128, 16, 16), 0, 64),
+        ((128, 256, 256), (32, 64, 64), 0, 64),
+        ((128, 256, 256), (32, 64, 64), 1, 200),
+        ((10, 12, 14), (4, 5, 6), 0, 9),     # the last layer is cut short by the volume
+        ((10, 12, 14), (4, 5, 6), 2, -1),    # counts from the end, like numpy
+        ((10, 12, 14), (40, 50, 60), 1, 3),  # chunks bigger than the volume: one chunk
+    ],
+)
+def test_chunks_touched_titles_count_what_a_read_decompresses(shape, chunks, axis, index):
+    from data_helpers.inspect import format_bytes
+    from data_helpers.plotting import plot_chunks_touched
+
+    fig = plot_chunks_touched(shape, [chunks], axis=axis, index=index, itemsize=2)
+    (ax,) = fig.axes
+    count, n_bytes = _touched_by_brute_force(shape, chunks, axis, index % shape[axis], 2)
+    total = int(np.prod([-(-s // c) for s, c in zip(shape, chunks, strict=True)]))
+    assert ax.get_title() == (
+        f"chunks {chunks}\n{count} of {total} chunks touched, {format_bytes(n_bytes)} read"
+    )
+
+
+def test_chunks_touched_shades_the_layer_holding_the_plane():
+    from data_helpers.plotting import plot_chunks_touched
+
+    fig = plot_chunks_touched((10, 12, 14), [(4, 5, 6)], index=9, labels=["cut short"])
+    (ax,) = fig.axes
+    assert ax.get_title().startswith("cut short: chunks (4, 5, 6)\n")
+    # Plot coordinates are (x, y, z): array z (axis 0) is the plot's third coordinate.
+    touched = _points3d(_collection(ax, "touched"))
+    assert touched[:, 2].min() == 8 and touched[:, 2].max() == 10  # layer 2: z 8..10
+    assert touched[:, 0].max() == 14 and touched[:, 1].max() == 12  # the whole xy extent
+    plane = _points3d(_collection(ax, "plane"))
+    np.testing.assert_array_equal(plane[:, 2], 9.5)  # through the middle of pixel 9
+
+
+def test_chunks_touched_draws_one_grid_line_per_boundary_on_three_sides():
+    from data_helpers.plotting import plot_chunks_touched
+
+    fig = plot_chunks_touched((4, 6, 8), [(2, 3, 4)])
+    lines = _points3d(_collection(fig.axes[0], "grid")).reshape(-1, 2, 3)
+    # Boundaries (edges included): 3 along z, 3 along y, 3 along x. Each of the three
+    # sides facing the viewer shows the boundaries of its two axes.
+    assert len(lines) == 2 * (3 + 3 + 3)
+    # Every line lies on the outside of the volume (plot order x, y, z = 8, 6, 4).
+    on_a_side = (np.isin(lines[..., 0], [0, 8]) | np.isin(lines[..., 1], [0, 6])
+                 | np.isin(lines[..., 2], [0, 4]))
+    assert on_a_side.all()
+
+
+def test_chunks_touched_one_panel_per_chunk_shape_in_order():
+    from data_helpers.plotting import plot_chunks_touched
+
+    fig = plot_chunks_touched((8, 8, 8), [(1, 8, 8), (8, 1, 1), (4, 4, 4)], axis=-1)
+    assert isinstance(fig, Figure)
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == [
+        "chunks (1, 8, 8)", "chunks (8, 1, 1)", "chunks (4, 4, 4)",
+    ]
+    assert [ax.get_title().split("\n")[1].split(",")[0] for ax in fig.axes] == [
+        "8 of 8 chunks touched", "8 of 64 chunks touched", "4 of 8 chunks touched",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (((8, 8), [(1, 8, 8)]), {}, ValueError, r"shape=\(8, 8\) must be a sequence of 3"),
+        (((8, 8, 0), [(1, 8, 8)]), {}, ValueError, r"shape=\(8, 8, 0\) must be"),
+        (((8, 8, 8.0), [(1, 8, 8)]), {}, TypeError, r"shape=\(8, 8, 8.0\) must be"),
+        (("888", [(1, 8, 8)]), {}, TypeError, r"shape='888' must be"),
+        (((8, 8, 8), []), {}, ValueError, r"chunk_shapes must hold at least one"),
+        (((8, 8, 8), (1, 8, 8)), {}, TypeError, r"chunk_shapes\[0\]=1 must be"),
+        (((8, 8, 8), "chunks"), {}, TypeError, r"chunk_shapes='chunks' must be a list"),
+        (((8, 8, 8), [(1, 8)]), {}, ValueError, r"chunk_shapes\[0\]=\(1, 8\) must be"),
+        (((8, 8, 8), [(0, 8, 8)]), {}, ValueError, r"chunk_shapes\[0\]=\(0, 8, 8\) must be"),
+        (((8, 8, 8), [(1, 8, 8)]), {"axis": 3}, ValueError, r"axis=3 must be an integer"),
+        (((8, 8, 8), [(1, 8, 8)]), {"axis": 1.0}, TypeError, r"axis=1.0 must be an integer"),
+        (((8, 8, 8), [(1, 8, 8)]), {"index": 8}, ValueError, r"index=8 must be an integer"),
+        (((8, 8, 8), [(1, 8, 8)]), {"index": True}, TypeError, r"index=True must be"),
+        (((8, 8, 8), [(1, 8, 8)]), {"itemsize": 0}, ValueError, r"itemsize=0 must be"),
+        (((8, 8, 8), [(1, 8, 8)]), {"labels": ["a", "b"]}, ValueError, r"labels=.* one name"),
+        (((8, 8, 8), [(1, 8, 8)]), {"labels": "a"}, TypeError, r"labels='a' must be a list"),
+        (((8, 8, 8), [(1, 8, 8)]), {"labels": [1]}, TypeError, r"labels=\[1\] must be"),
+        (((8, 8, 8), [(1, 8, 8)]), {"panel_size": 0}, ValueError, r"panel_size=0 must be"),
+        (((8, 8, 8), [(1, 8, 8)]), {"grid_color": "nope"}, ValueError,
+         r"grid_color='nope' must be a matplotlib colour"),
+    ],
+)
+def test_chunks_touched_rejects_bad_input_before_making_a_figure(args, kwargs, error, match):
+    from data_helpers.plotting import plot_chunks_touched
+
+    with pytest.raises(error, match=match):
+        plot_chunks_touched(*args, **kwargs)
+    assert plt.get_fignums() == []
