@@ -30,7 +30,7 @@ from sphinx.transforms import SphinxTransform
 from sphinx_exercise.directive import SolutionStartDirective
 from sphinx_exercise.nodes import solution_end_node
 
-from .glued import paste_glued
+from .glued import paste_glued, saved_glue
 from .student import student_notebook
 
 #: Where the notebooks go, inside the HTML output.
@@ -117,7 +117,8 @@ def add_notebooks(
         return  # not a notebook page
 
     # Jupyter shows a glue role as it is typed: write in the value the page shows.
-    executed = paste_glued(nbformat.read(executed_path, as_version=4))
+    executed = paste_glued(nbformat.read(executed_path, as_version=4),
+                           saved_glue(executed_path))
     name = Path(pagename).name
     outdir = Path(app.outdir) / FOLDER
     student_file = outdir / "student" / f"{name}.ipynb"

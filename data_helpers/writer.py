@@ -193,6 +193,12 @@ class StorageProperties:
         averages pairs of frames, until both dimensions fit in one tile.
     pixel_scale_um
         Pixel size in micrometers, ``(x, y)`` as in Acquire.
+    frame_interval_s
+        Time from one frame to the next, in seconds (for a camera that runs as fast as
+        it exposes, the exposure time). With it the time axis is in seconds (unit
+        ``"second"``): level ``k``'s time scale is ``2**k`` intervals, since each of
+        its frames averages ``2**k`` frames. Without it (None) time is counted in
+        frames and the time axis has no unit, as in Acquire's Zarr driver.
     shard_chunks
         Zarr v3 only: turn on sharding, with this many chunks per shard along ``x`` and
         ``y``, as an ``(x, y)`` pair or one int for both. A shard always spans exactly
@@ -209,6 +215,8 @@ class StorageProperties:
     ...                             chunking=ChunkingProperties(640, 360), shard_chunks=3)
     >>> storage.shard_chunks, storage.pixel_scale_um
     ((3, 3), (1.0, 1.0))
+    >>> StorageProperties("out.zarr", frame_interval_s=0.05).frame_interval_s
+    0.05
     >>> StorageProperties("out.zarr", shard_chunks=(2, 2))
     Traceback (most recent call last):
     ...
@@ -222,6 +230,7 @@ class StorageProperties:
     chunking: ChunkingProperties = ChunkingProperties()  # frozen, so safely shared
     enable_multiscale: bool = False
     pixel_scale_um: tuple[float, float] = (1.0, 1.0)
+    frame_interval_s: float | None = None
     shard_chunks: int | tuple[int, int] | None = None
     overwrite: bool = False
 
@@ -239,6 +248,10 @@ class StorageProperties:
         set_(self, "enable_multiscale", as_bool("enable_multiscale", self.enable_multiscale))
         set_(self, "overwrite", as_bool("overwrite", self.overwrite))
         set_(self, "pixel_scale_um", _pixel_scale(self.pixel_scale_um))
+        if self.frame_interval_s is not None:
+            set_(self, "frame_interval_s", as_float(
+                "frame_interval_s", self.frame_interval_s, positive=True,
+                accepted="None or a finite number > 0 (seconds from one frame to the next)"))
         set_(self, "shard_chunks", _shard_chunks(self.shard_chunks, self.zarr_version))
 
 
@@ -334,8 +347,10 @@ def _image_model(
         sy, sx = layout.shard_tiles
         shards = [(t, 1, th * sy, tw * sx) for t, _, th, tw in chunks]
     x_um, y_um = storage.pixel_scale_um
+    interval = storage.frame_interval_s  # None: time counted in frames, no unit
     scales, translations = ome.level_transforms(
-        [1.0, 1.0, y_um, x_um], [_LEVEL_FACTORS] * (len(chunks) - 1), method="mean"
+        [1.0 if interval is None else interval, 1.0, y_um, x_um],
+        [_LEVEL_FACTORS] * (len(chunks) - 1), method="mean",
     )
     return ome.image_model(
         shapes=[(0, 1, *hw) for hw in layout.frame_shapes],
@@ -348,6 +363,7 @@ def _image_model(
         compression=storage.compression,
         shard_shapes=shards,
         space_unit="micrometer",
+        time_unit=None if interval is None else "second",
         name=ome.image_name(storage.filename),
         method="mean",
     )
@@ -461,9 +477,10 @@ class ZarrStreamWriter:
     time-chunk per coarser level, see `buffer_nbytes`.
 
     Level ``k`` frames exist only for complete pairs: ``n`` frames give
-    ``n // 2**k`` frames at level ``k``. Time is in frames: the time scale of level
-    ``k`` is ``2**k`` with a translation of ``(2**k - 1) / 2`` (the centre of the
-    averaged frames), and space is in micrometers from ``pixel_scale_um``.
+    ``n // 2**k`` frames at level ``k``. The time scale of level ``k`` is ``2**k``
+    frame intervals with a translation of ``(2**k - 1) / 2`` intervals (the centre of
+    the averaged frames): in seconds when ``storage.frame_interval_s`` is given, in
+    frames (no unit) otherwise. Space is in micrometers from ``pixel_scale_um``.
 
     While the writer is open it holds the destination's lock (the hidden file
     ``.NAME.lock`` beside it); `close` releases it.

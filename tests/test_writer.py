@@ -379,6 +379,34 @@ def test_scales_and_translations_are_exact(tmp_path: Path, zarr_version: int) ->
     assert [list(t) for t in meta.translations] == expected_shifts
 
 
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_time_axis_in_seconds_with_a_frame_interval(tmp_path: Path, zarr_version: int) -> None:
+    path = tmp_path / "s.zarr"
+    storage = small_storage(path, zarr_version=zarr_version, enable_multiscale=True,
+                            chunking=ChunkingProperties(16, 9), frame_interval_s=0.05)
+    with ZarrStreamWriter(storage, frame_shape=SMALL_FRAME, dtype="uint8") as writer:
+        writer.append(frames_of("uint8", 8))
+    assert ome.validate(path).ome_zarr_version == ("0.4" if zarr_version == 2 else "0.5")
+    meta = ome.read_multiscale(path)
+    assert meta.units == ("second", None, "micrometer", "micrometer")
+    # A level-k frame averages 2**k frames: it lasts 2**k intervals and sits at their centre.
+    assert [s[0] for s in meta.scales] == [0.05, 0.1, 0.2, 0.4]
+    assert [t[0] for t in meta.translations] == [0.0, 0.025, 0.075, 0.175]
+    expected_scales, expected_shifts = ome.level_transforms(
+        [0.05, 1.0, 1.0, 1.0], [(2, 1, 2, 2)] * 3, method="mean"
+    )
+    assert [list(s) for s in meta.scales] == expected_scales
+    assert [list(t) for t in meta.translations] == expected_shifts
+
+
+def test_time_in_frames_without_a_frame_interval(tmp_path: Path) -> None:
+    path = tmp_path / "s.zarr"
+    with ZarrStreamWriter(small_storage(path), frame_shape=SMALL_FRAME, dtype="uint8") as w:
+        w.append(frames_of("uint8", 2))
+    meta = ome.read_multiscale(path)
+    assert meta.units[0] is None and meta.scales[0][0] == 1.0
+
+
 def test_without_multiscale_one_level(tmp_path: Path) -> None:
     path = tmp_path / "s.zarr"
     with ZarrStreamWriter(small_storage(path), frame_shape=SMALL_FRAME, dtype="int16") as w:
@@ -656,6 +684,10 @@ def test_bad_chunking_settings(kwargs, error, match) -> None:
         ({"pixel_scale_um": (1.0, float("nan"))}, ValueError, r"pixel_scale_um\[1\]=nan must"),
         ({"pixel_scale_um": (1.0,)}, ValueError, r"pixel_scale_um=\(1\.0,\) must be an \(x, y\)"),
         ({"pixel_scale_um": 1.0}, TypeError, r"pixel_scale_um=1\.0 must be an \(x, y\) pair"),
+        ({"frame_interval_s": 0}, ValueError,
+         r"frame_interval_s=0 must be None or a finite number > 0 \(seconds"),
+        ({"frame_interval_s": float("inf")}, ValueError, r"frame_interval_s=inf must be"),
+        ({"frame_interval_s": "50 ms"}, TypeError, r"frame_interval_s='50 ms' must be None"),
         ({"shard_chunks": 2}, ValueError,
          r"shard_chunks=2 needs zarr_version=3 \(got zarr_version=2\)"),
         ({"shard_chunks": 0, "zarr_version": 3}, ValueError,
