@@ -85,6 +85,11 @@ def test_make_notebooks_writes_valid_executed_and_student_notebooks(page, export
     assert figures, f"{page.name}: the executed notebook has no figure (were outputs kept?)"
     solution = re.compile(r"\{solution-(start|end)\}")
     assert not any(solution.search(cell.source) for cell in student.cells), page.name
+    # Jupyter would show a glue role as typed: the value the page shows is written in.
+    for notebook in (executed, student):
+        roles = [cell.source[:80] for cell in notebook.cells
+                 if cell.cell_type == "markdown" and "{glue" in cell.source]
+        assert not roles, f"{page.name}: glue roles left in a downloaded notebook: {roles}"
     assert any("{exercise-start}" in c.source for c in student.cells) == (
         page in EXERCISE_CHAPTERS
     ), f"{page.name}: the exercises must stay in the student notebook"
