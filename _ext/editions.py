@@ -23,6 +23,7 @@ from typing import Any
 import nbformat
 import yaml
 
+from .glued import paste_glued, saved_glue
 from .student import student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +87,8 @@ def build_command(output: Path, config: Path | None = None) -> list[str]:
 
 def export_notebooks(executed: Path, dest: Path) -> list[Path]:
     """Write every notebook under `executed` (myst-nb's jupyter_execute folder) to
-    ``dest/executed/NAME.ipynb``, and its student notebook to ``dest/student/NAME.ipynb``.
+    ``dest/executed/NAME.ipynb``, and its student notebook to ``dest/student/NAME.ipynb``,
+    both with the glued values written into their text (glued.py).
 
     Returns the paths written, executed notebooks first.
     """
@@ -98,7 +100,8 @@ def export_notebooks(executed: Path, dest: Path) -> list[Path]:
         raise ValueError(f"two chapters share a name, their notebooks would collide: {names}")
     written: dict[str, list[Path]] = {"executed": [], "student": []}
     for path in sources:
-        notebook = nbformat.read(path, as_version=4)
+        # Jupyter shows a glue role as typed: write in the values the page shows.
+        notebook = paste_glued(nbformat.read(path, as_version=4), saved_glue(path))
         for kind, content in (("executed", notebook), ("student", student_notebook(notebook))):
             target = dest / kind / f"{path.stem}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
