@@ -901,6 +901,7 @@ def plot_pixel_footprints(
     ax.set_xlim(label_x - 0.6 * (right - label_x), right)  # room for the labels
     ax.set_ylim(-0.6, 3.6)
     ax.set_yticks([])
+    ax.set_xticks(fine)  # ticks at the fine centres, none under the row labels
     ax.set_xlabel("position" if unit is None else f"position ({unit})")
     ax.set_title(f"pixels of level 0 and of level 1 (factor {factor})")
     return ax
@@ -959,7 +960,8 @@ def plot_profile(
     labels
         One legend entry per level. Default: ``"level i"``.
     unit
-        The unit of positions, written on the x axis.
+        The unit of positions, written on the x axis (on axes that already have an
+        x label, only when given).
     **plot_kwargs
         Passed to :meth:`matplotlib.axes.Axes.plot` for every level (``color``,
         ``linestyle``, ``marker``...).
@@ -1048,7 +1050,10 @@ def plot_profile(
         columns = np.arange(first, last + 1)
         values = np.asarray(level[row, first:last + 1])
         ax.plot(tx + columns * sx, values, drawstyle="steps-mid", label=label, **plot_kwargs)
-    ax.set_xlabel("x" if unit is None else f"x ({unit})")
-    ax.set_ylabel("value")
+    # Axes that already have labels (a profile drawn on top of another) keep them.
+    if unit is not None or not ax.get_xlabel():
+        ax.set_xlabel("x" if unit is None else f"x ({unit})")
+    if not ax.get_ylabel():
+        ax.set_ylabel("value")
     ax.legend()
     return ax

@@ -642,6 +642,7 @@ def test_plot_pixel_footprints_places_the_rows_as_the_metadata_says():
     ]
     assert [t.get_text() for t in ax.texts][1] == "mean, translation 0.5"
     assert ax.get_xlabel() == "position (µm)"
+    assert ax.get_xticks().tolist() == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
     # The translated mean boxes cover exactly the windows they average...
     assert boxes(ax, 2) == [(-0.25, 1.5, False), (1.25, 1.5, False)]
     fine = boxes(ax, 3)
@@ -709,6 +710,18 @@ def test_plot_profile_adds_to_given_axes():
                             labels=["again"], linestyle="--", marker="s")
     assert returned is ax and len(ax.lines) == 2
     assert ax.lines[1].get_linestyle() == "--" and ax.lines[1].get_marker() == "s"
+    assert ax.get_xlabel() == "x"
+
+
+def test_plot_profile_drawn_on_top_keeps_the_axis_labels():
+    # A second profile without a unit used to replace "x (µm)" by "x".
+    image = np.ones((4, 4))
+    ax = plot_profile([image], 0, scales=[(1, 1)], translations=[(0, 0)], unit="µm")
+    ax.set_ylabel("intensity")
+    plot_profile([image], 0, scales=[(1, 1)], translations=[(0, 0)], ax=ax)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x (µm)", "intensity")
+    plot_profile([image], 0, scales=[(1, 1)], translations=[(0, 0)], ax=ax, unit="nm")
+    assert ax.get_xlabel() == "x (nm)"
 
 
 ONE = {"scales": [(1, 1)], "translations": [(0, 0)]}
