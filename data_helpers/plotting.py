@@ -24,10 +24,14 @@ from matplotlib.figure import Figure
 from data_helpers._checks import as_bool, as_float, as_int, as_ints
 
 __all__ = [
+    "label_colors",
     "plot_chunk_grid",
     "plot_chunks_touched",
     "plot_codec_bytes",
+    "plot_labels",
     "plot_levels",
+    "plot_pixel_footprints",
+    "plot_profile",
     "plot_slice",
 ]
 
@@ -829,3 +833,443 @@ def plot_chunks_touched(
             fontsize=10,
         )
     return fig
+
+
+# ----------------------------------------------------------------------------
+# label_colors, plot_labels, plot_pixel_footprints, plot_profile
+# ----------------------------------------------------------------------------
+
+#: Irrational steps (golden ratio and square roots, modulo 1) that spread consecutive
+#: label ids far apart in hue, saturation and value.
+_HUE_STEP = 0.6180339887498949
+_SATURATION_STEP = 0.4142135623730951
+_VALUE_STEP = 0.7320508075688772
+
+
+def _label_ids(name: str, value: object) -> npt.NDArray[np.int64]:
+    """``value`` (an int or a sequence / array of ints >= 0) as a 1D int64 array."""
+    accepted = "an integer label id >= 0 or an array of them"
+    if _is_list_like(value):
+        try:
+            ids = np.asarray(value)
+        except ValueError:  # a ragged list
+            raise TypeError(f"{name}={value!r} must be {accepted}") from None
+        if ids.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be {accepted}, got dtype {ids.dtype}")
+    else:
+        ids = np.asarray(as_int(name, value, accepted=accepted))
+    if (ids < 0).any():
+        raise ValueError(f"{name} must be {accepted}, got {int(ids.min())}")
+    return ids.astype(np.int64).ravel()
+
+
+def label_colors(ids: int | Sequence[int] | npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """One RGBA colour per label id, the same for an id wherever it is drawn.
+
+    A colour depends only on its id: the same nucleus has the same colour in every
+    panel, level and figure, however many other labels are shown. Consecutive ids get
+    very different hues (steps of the golden ratio around the colour wheel), so
+    neighbouring objects, which often have close ids, are easy to tell apart. Id 0, the
+    background, is transparent black.
+
+    Parameters
+    ----------
+    ids
+        A label id (an integer >= 0) or an array-like of them.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64`` RGBA values in ``[0, 1]``, shape ``(len(ids), 4)``: fully opaque
+        colours, and ``(0, 0, 0, 0)`` for id 0. Multiply by 255 for the ``colors`` of
+        OME-Zarr label metadata.
+
+    Raises
+    ------
+    TypeError
+        If ``ids`` is not an integer or an array of integers.
+    ValueError
+        If an id is negative.
+
+    Examples
+    --------
+    >>> colors = label_colors([0, 1, 2, 1])
+    >>> colors.shape
+    (4, 4)
+    >>> colors[0].tolist()              # background: transparent
+    [0.0, 0.0, 0.0, 0.0]
+    >>> bool((colors[1] == colors[3]).all()), bool((colors[1] == colors[2]).all())
+    (True, False)
+    """
+    from matplotlib.colors import hsv_to_rgb
+
+    values = _label_ids("ids", ids).astype(np.float64)
+    hsv = np.stack(
+        [
+            (values * _HUE_STEP) % 1.0,
+            0.55 + 0.45 * ((values * _SATURATION_STEP) % 1.0),
+            0.75 + 0.25 * ((values * _VALUE_STEP) % 1.0),
+        ],
+        axis=-1,
+    )
+    rgba = np.ones((values.size, 4))
+    rgba[:, :3] = hsv_to_rgb(hsv) if values.size else np.zeros((0, 3))
+    rgba[values == 0] = 0.0
+    return rgba
+
+
+def plot_labels(
+    labels: Any,
+    *,
+    image: Any = None,
+    ax: Axes | None = None,
+    alpha: float = 0.5,
+    title: str | None = None,
+    cmap: str = "gray",
+    **imshow_kwargs: Any,
+) -> Axes:
+    """Show a 2D label image, each label id in its own colour (see `label_colors`).
+
+    Alone, the labels are drawn on black (the background, id 0). Over an ``image``,
+    they are an overlay: the image in grey, each label's colour blended in with
+    ``alpha``, the background left clear.
+
+    Parameters
+    ----------
+    labels
+        A 2D array-like of integer label ids >= 0 (numpy, zarr, dask: read whole, so
+        pass one plane or a crop of a large label image).
+    image
+        Optional 2D array-like of the same shape, drawn in grey below the labels.
+    ax
+        Axes to draw on. Default: a new figure.
+    alpha
+        Opacity of the labels over ``image``, from 0 to 1 (ignored without ``image``).
+    title
+        Title (None for none).
+    cmap
+        Matplotlib colormap of ``image``.
+    **imshow_kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow` for ``image`` (``vmin``, ...).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes; the labels are its last image, as RGBA pixels.
+
+    Raises
+    ------
+    TypeError
+        If ``labels`` is not an array of integers, or ``alpha`` is not a number.
+    ValueError
+        If ``labels`` is not 2D or empty, holds a negative id, ``image`` has another
+        shape, or ``alpha`` is not between 0 and 1.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> labels = np.array([[0, 1], [2, 2]])
+    >>> ax = plot_labels(labels, title="two nuclei")
+    >>> rgba = ax.images[-1].get_array()
+    >>> rgba.shape, bool((rgba[1, 0] == rgba[1, 1]).all())
+    ((2, 2, 4), True)
+    >>> plt.close(ax.figure)
+    """
+    labels = _as_array_like(labels, "labels")
+    shape = tuple(labels.shape)
+    if len(shape) != 2:
+        raise ValueError(f"labels must be 2D, got shape {shape}; use one plane of it")
+    _check_drawable("labels", shape)
+    ids = np.asarray(labels)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"labels must hold integer label ids, got dtype {ids.dtype}")
+    if ids.min() < 0:
+        raise ValueError(f"labels must hold ids >= 0, got {ids.min()}")
+    alpha = as_float("alpha", alpha, minimum=0, accepted="a number from 0 to 1")
+    if alpha > 1:
+        raise ValueError(f"alpha={alpha!r} must be a number from 0 to 1")
+    if image is not None:
+        image = _as_array_like(image, "image")
+        if tuple(image.shape) != shape:
+            raise ValueError(
+                f"image must have the shape of labels {shape}, got {tuple(image.shape)}"
+            )
+
+    # Colour each distinct id once, then index: cheap however many pixels there are.
+    unique, inverse = np.unique(ids, return_inverse=True)
+    rgba = label_colors(unique)[inverse.reshape(shape)]
+    ax = _new_axes(ax)
+    if image is None:
+        rgba[..., 3] = 1.0  # the background (black) becomes opaque
+    else:
+        ax.imshow(np.asarray(image), cmap=cmap, interpolation="nearest", **imshow_kwargs)
+        rgba[..., 3] *= alpha
+    ax.imshow(rgba, interpolation="nearest")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_pixel_footprints(
+    factor: int = 2,
+    n_pixels: int = 8,
+    *,
+    scale: float = 1.0,
+    ax: Axes | None = None,
+    unit: str | None = None,
+) -> Axes:
+    """Draw, to scale, where the pixels of level 0 and of level 1 lie along one axis.
+
+    Each pixel is a box of the width of its scale centred on its position
+    ``translation + i * scale``, with a dot at the centre (the pixel-centre convention
+    of OME-Zarr 0.6). Four rows, from the top:
+
+    * level 0: ``n_pixels`` fine pixels;
+    * level 1 made by ``mean``, with the translation of
+      :func:`~data_helpers.ome.level_transforms`: each box covers the window it averages;
+    * the same level placed without the translation;
+    * level 1 made by ``nearest``, whose translation is 0: the same boxes as the row
+      above, with the fine pixel each coarse pixel copied shaded inside its box.
+
+    Parameters
+    ----------
+    factor
+        The downsampling factor from level 0 to level 1, an integer >= 2.
+    n_pixels
+        Fine pixels drawn, an integer >= ``factor``.
+    scale
+        The size of a fine pixel (a finite number > 0), in the unit of the x axis.
+    ax
+        Axes to draw on. Default: a new figure.
+    unit
+        The unit of ``scale``, written on the x axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes. Row labels are its texts; the dots of each row are one line each,
+        top row first, in ``ax.lines`` (after the grey grid lines at the fine centres).
+
+    Raises
+    ------
+    TypeError
+        If ``factor`` or ``n_pixels`` is not an integer, or ``scale`` not a number.
+    ValueError
+        If ``factor`` < 2, ``n_pixels`` < ``factor`` or ``scale`` is not > 0.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_pixel_footprints(factor=2, n_pixels=4)
+    >>> [t.get_text() for t in ax.texts]
+    ['level 0', 'mean, translation 0.5', 'mean, no translation', 'nearest, translation 0']
+    >>> [line.get_xdata().tolist() for line in ax.lines[-4:]]
+    [[0.0, 1.0, 2.0, 3.0], [0.5, 2.5], [0.0, 2.0], [0.0, 2.0]]
+    >>> plt.close(ax.figure)
+    """
+    from matplotlib.patches import Rectangle
+
+    from data_helpers.ome import level_transforms
+
+    factor = as_int("factor", factor, minimum=2)
+    n_pixels = as_int(
+        "n_pixels", n_pixels, minimum=factor, accepted=f"an integer >= factor ({factor})"
+    )
+    scale = as_float("scale", scale, positive=True)
+    (s0, s1), (t0, t1) = (
+        [values[0] for values in per_level]
+        for per_level in level_transforms([scale], [(factor,)], method="mean")
+    )
+    t_nearest = level_transforms([scale], [(factor,)], method="nearest")[1][1][0]
+    fine = t0 + np.arange(n_pixels) * s0
+    coarse = np.arange(math.ceil(n_pixels / factor)) * s1  # i * s, before translation
+
+    # Row labels end just left of the leftmost box (a coarse box without translation).
+    label_x = fine[0] - s1 / 2 - 0.3 * s0
+    right = fine[-1] + s1
+    ax = _new_axes(ax, figsize=(10, 3.6))
+    for x in fine:
+        ax.axvline(x, color="0.85", zorder=0)
+
+    def row(y: float, centres: npt.NDArray[np.floating[Any]], size: float, colour: str,
+            label: str, linestyle: str = "-") -> None:
+        for c in centres:
+            ax.add_patch(Rectangle((c - size / 2, y - 0.35), size, 0.7, fill=False,
+                                       edgecolor=colour, linewidth=1.5,
+                                       linestyle=linestyle))
+        ax.plot(centres, [y] * len(centres), "o", color=colour)
+        ax.text(label_x, y, label, ha="right", va="center", color=colour)
+
+    row(3, fine, s0, "black", "level 0")
+    row(2, t1 + coarse, s1, "tab:blue", f"mean, translation {t1:g}")
+    row(1, coarse, s1, "tab:red", "mean, no translation")
+    # The fine pixel whose value each nearest pixel copies, shaded inside its box.
+    for c in t_nearest + coarse:
+        ax.add_patch(Rectangle((c - s0 / 2, -0.35), s0, 0.7, color="tab:green",
+                                   alpha=0.3, linewidth=0))
+    row(0, t_nearest + coarse, s1, "tab:green", f"nearest, translation {t_nearest:g}")
+    ax.set_xlim(label_x - 0.6 * (right - label_x), right)  # room for the labels
+    ax.set_ylim(-0.6, 3.6)
+    ax.set_yticks([])
+    ax.set_xticks(fine)  # ticks at the fine centres, none under the row labels
+    ax.set_xlabel("position" if unit is None else f"position ({unit})")
+    ax.set_title(f"pixels of level 0 and of level 1 (factor {factor})")
+    return ax
+
+
+def _pairs(name: str, value: object, n: int) -> list[tuple[float, float]]:
+    """``value`` as ``n`` pairs of finite floats, one (y, x) pair per level."""
+    accepted = f"a list of {n} (y, x) pairs of numbers, one per level"
+    if not _is_list_like(value):
+        raise TypeError(f"{name}={value!r} must be {accepted}")
+    items = list(cast(Sequence[object], value))
+    if len(items) != n:
+        raise ValueError(f"{name}={value!r} must be {accepted}")
+    pairs = []
+    for i, item in enumerate(items):
+        if not _is_list_like(item) or len(cast(Sequence[object], item)) != 2:
+            raise TypeError(f"{name}[{i}]={item!r} must be a (y, x) pair of numbers")
+        y, x = cast(Sequence[object], item)
+        pairs.append((as_float(f"{name}[{i}][0]", y), as_float(f"{name}[{i}][1]", x)))
+    return pairs
+
+
+def plot_profile(
+    levels: Sequence[Any],
+    y: float,
+    *,
+    scales: Sequence[Sequence[float]],
+    translations: Sequence[Sequence[float]],
+    x_range: tuple[float, float] | None = None,
+    ax: Axes | None = None,
+    labels: Sequence[str] | None = None,
+    unit: str | None = None,
+    **plot_kwargs: Any,
+) -> Axes:
+    """Plot one row of every level of a pyramid, each at the positions its metadata gives.
+
+    For each level, the row drawn is the one whose pixels contain the position ``y``
+    (the nearest pixel centre, ``round((y - t_y) / s_y)``), and its pixels are drawn
+    as steps centred on their positions ``t_x + i * s_x``. Levels whose scales and
+    translations are right trace the same objects in the same places.
+
+    Parameters
+    ----------
+    levels
+        2D array-likes (numpy, zarr, dask), largest first; only the row drawn is read.
+    y
+        Position of the row, in the unit of the scales (a finite number).
+    scales, translations
+        Each level's ``(y, x)`` scale and translation, as
+        :func:`~data_helpers.ome.level_transforms` returns them for two axes; scales > 0.
+    x_range
+        ``(x_min, x_max)``: the pixels whose centres lie in it are drawn. Default: all
+        of level 0.
+    ax
+        Axes to draw on. Default: a new figure.
+    labels
+        One legend entry per level. Default: ``"level i"``.
+    unit
+        The unit of positions, written on the x axis (on axes that already have an
+        x label, only when given).
+    **plot_kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot` for every level (``color``,
+        ``linestyle``, ``marker``...).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes, with one line per level (``ax.lines``), in order, and a legend.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (levels, scales or translations that are not
+        lists, a position that is not a number).
+    ValueError
+        If an argument has a wrong value (a level that is not 2D or is empty, one pair
+        of scales or translations per level missing, a scale that is not > 0, a ``y``
+        outside a level, an ``x_range`` holding no pixel centre of a level).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fine = np.array([[0, 0, 8, 8], [0, 0, 8, 8]])
+    >>> ax = plot_profile([fine, fine[::2, ::2]], 0.0, scales=[(1, 1), (2, 2)],
+    ...                   translations=[(0, 0), (0.5, 0.5)])
+    >>> [line.get_xdata().tolist() for line in ax.lines]
+    [[0.0, 1.0, 2.0, 3.0], [0.5, 2.5]]
+    >>> plt.close(ax.figure)
+    """
+    if isinstance(levels, str | bytes | Mapping) or not isinstance(levels, Sequence):
+        raise TypeError(f"levels must be a list of 2D array-likes, got {type(levels)!r}")
+    if len(levels) == 0:
+        raise ValueError("levels must hold at least one array, got an empty sequence")
+    arrays = [_as_array_like(level, f"levels[{i}]") for i, level in enumerate(levels)]
+    for i, level in enumerate(arrays):
+        if len(level.shape) != 2:
+            raise ValueError(f"levels[{i}] must be 2D, got shape {tuple(level.shape)}")
+        _check_drawable(f"levels[{i}]", tuple(level.shape))
+    n = len(arrays)
+    scale_pairs = _pairs("scales", scales, n)
+    for i, (sy, sx) in enumerate(scale_pairs):
+        if sy <= 0 or sx <= 0:
+            raise ValueError(f"scales[{i}]={scales[i]!r} must be two numbers > 0")
+    shift_pairs = _pairs("translations", translations, n)
+    y = as_float("y", y)
+    if labels is None:
+        labels = [f"level {i}" for i in range(n)]
+    elif not _is_list_like(labels):
+        raise TypeError(f"labels={labels!r} must be a list of one label per level ({n})")
+    elif len(labels) != n:
+        raise ValueError(f"labels={labels!r} must hold one label per level ({n})")
+    if x_range is None:
+        (_, sx0), (_, tx0) = scale_pairs[0], shift_pairs[0]
+        x_range = (tx0, tx0 + (arrays[0].shape[1] - 1) * sx0)
+    elif not _is_list_like(x_range) or len(x_range) != 2:
+        raise TypeError(f"x_range={x_range!r} must be an (x_min, x_max) pair of numbers")
+    x_min, x_max = (as_float(f"x_range[{k}]", v) for k, v in enumerate(x_range))
+
+    rows_and_columns = []
+    for i, (level, (sy, sx), (ty, tx)) in enumerate(
+        zip(arrays, scale_pairs, shift_pairs, strict=True)
+    ):
+        height, width = level.shape
+        row = math.floor((y - ty) / sy + 0.5)
+        if not 0 <= row < height:
+            raise ValueError(
+                f"y={y!r} lies outside levels[{i}], whose rows are centred from {ty} to "
+                f"{ty + (height - 1) * sy}"
+            )
+        first = max(0, math.ceil((x_min - tx) / sx))
+        last = min(width - 1, math.floor((x_max - tx) / sx))
+        if first > last:
+            raise ValueError(
+                f"x_range={x_range!r} holds no pixel centre of levels[{i}] (centres from "
+                f"{tx} to {tx + (width - 1) * sx})"
+            )
+        rows_and_columns.append((row, first, last))
+
+    ax = _new_axes(ax, figsize=(10, 3.8))
+    plot_kwargs.setdefault("marker", "o")
+    for level, (_, sx), (_, tx), (row, first, last), label in zip(
+        arrays, scale_pairs, shift_pairs, rows_and_columns, labels, strict=True
+    ):
+        columns = np.arange(first, last + 1)
+        values = np.asarray(level[row, first:last + 1])
+        ax.plot(tx + columns * sx, values, drawstyle="steps-mid", label=label, **plot_kwargs)
+    # Axes that already have labels (a profile drawn on top of another) keep them.
+    if unit is not None or not ax.get_xlabel():
+        ax.set_xlabel("x" if unit is None else f"x ({unit})")
+    if not ax.get_ylabel():
+        ax.set_ylabel("value")
+    ax.legend()
+    return ax

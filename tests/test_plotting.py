@@ -647,3 +647,243 @@ def test_chunks_touched_rejects_bad_input_before_making_a_figure(args, kwargs, e
     with pytest.raises(error, match=match):
         plot_chunks_touched(*args, **kwargs)
     assert plt.get_fignums() == []
+
+
+# ------------------------------------------ label_colors, plot_labels, footprints, profile
+
+from data_helpers.plotting import (  # noqa: E402
+    label_colors,
+    plot_labels,
+    plot_pixel_footprints,
+    plot_profile,
+)
+
+
+def test_label_colors_depend_only_on_the_id():
+    alone = label_colors([17])
+    among_others = label_colors(np.arange(40))[17]
+    np.testing.assert_array_equal(alone[0], among_others)
+    assert label_colors(17).shape == (1, 4)
+    np.testing.assert_array_equal(label_colors(np.uint32(17)), alone)
+
+
+def test_label_colors_background_is_clear_and_others_opaque_and_distinct():
+    colors = label_colors(np.arange(200))
+    assert colors[0].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert (colors[1:, 3] == 1).all()
+    assert ((colors >= 0) & (colors <= 1)).all()
+    # Consecutive ids, often neighbours in an image, never look alike.
+    steps = np.abs(np.diff(colors[1:, :3], axis=0)).sum(axis=1)
+    assert steps.min() > 0.2
+    assert len({tuple(c) for c in colors}) == 200
+    assert label_colors([]).shape == (0, 4)
+
+
+@pytest.mark.parametrize(
+    ("ids", "error", "match"),
+    [
+        (-1, ValueError, r"ids must be an integer label id >= 0 or an array of them, got -1"),
+        ([3, -2], ValueError, r"ids must be .*, got -2"),
+        (1.5, TypeError, r"ids=1\.5 must be an integer label id >= 0"),
+        ([1.0, 2.0], TypeError, r"ids must be .*got dtype float64"),
+        ("7", TypeError, r"ids='7' must be an integer label id"),
+        (True, TypeError, r"ids=True must be .*not a bool"),
+        ([[1, 2], [3]], TypeError, r"ids=\[\[1, 2\], \[3\]\] must be"),
+    ],
+)
+def test_label_colors_rejects_bad_ids(ids, error, match):
+    with pytest.raises(error, match=match):
+        label_colors(ids)
+
+
+def test_plot_labels_gives_an_id_the_same_colour_in_every_panel():
+    first = np.array([[0, 5], [5, 9]])
+    second = np.array([[9, 0, 300]])  # other ids alongside, another shape
+    rgba_1 = plot_labels(first).images[-1].get_array()
+    rgba_2 = plot_labels(second).images[-1].get_array()
+    np.testing.assert_array_equal(rgba_1[1, 1], rgba_2[0, 0])  # id 9
+    np.testing.assert_array_equal(rgba_1[1, 1, :3], label_colors(9)[0, :3])
+    np.testing.assert_array_equal(rgba_1[0, 0], [0, 0, 0, 1])  # opaque black background
+
+
+def test_plot_labels_overlays_an_image():
+    labels = np.array([[0, 2], [2, 2]], dtype=np.uint32)
+    image = np.arange(4.0).reshape(2, 2)
+    _, ax = plt.subplots()
+    returned = plot_labels(labels, image=image, ax=ax, alpha=0.25, title="overlay", vmax=10)
+    assert returned is ax
+    below, above = ax.images
+    np.testing.assert_array_equal(below.get_array(), image)
+    assert below.get_clim()[1] == 10
+    rgba = above.get_array()
+    assert rgba[0, 0, 3] == 0          # the background leaves the image clear
+    assert (rgba[labels == 2][:, 3] == 0.25).all()
+    assert ax.get_title() == "overlay"
+
+
+def test_plot_labels_reads_zarr_and_dask():
+    labels = np.array([[0, 1], [2, 3]], dtype=np.uint16)
+    expected = plot_labels(labels).images[-1].get_array()
+    z = zarr.create_array(store={}, shape=(2, 2), dtype=np.uint16)
+    z[...] = labels
+    for array in (z, da.from_array(labels, chunks=1)):
+        np.testing.assert_array_equal(plot_labels(array).images[-1].get_array(), expected)
+
+
+@pytest.mark.parametrize(
+    ("labels", "kwargs", "error", "match"),
+    [
+        (np.zeros((2, 2, 2), dtype=int), {}, ValueError, r"labels must be 2D, got shape"),
+        (np.zeros((0, 3), dtype=int), {}, ValueError, "at least one pixel along every axis"),
+        (np.zeros((2, 2)), {}, TypeError, r"integer label ids, got dtype float64"),
+        (np.array([[0, -1]]), {}, ValueError, r"labels must hold ids >= 0, got -1"),
+        (np.zeros((2, 2), dtype=int), {"image": np.zeros((3, 2))}, ValueError,
+         r"image must have the shape of labels \(2, 2\), got \(3, 2\)"),
+        (np.zeros((2, 2), dtype=int), {"alpha": 1.5}, ValueError,
+         r"alpha=1\.5 must be a number from 0 to 1"),
+        (np.zeros((2, 2), dtype=int), {"alpha": -0.1}, ValueError,
+         r"alpha=-0\.1 must be a number from 0 to 1"),
+        (np.zeros((2, 2), dtype=int), {"alpha": "half"}, TypeError, r"alpha='half' must be"),
+        (np.zeros((2, 2), dtype=int), {"ax": "left"}, TypeError, "ax must be"),
+    ],
+)
+def test_plot_labels_rejects_bad_input(labels, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_labels(labels, **kwargs)
+    assert plt.get_fignums() == []
+
+
+def boxes(ax, y):
+    """(left, width, filled) of the boxes drawn on row ``y`` of a footprint diagram."""
+    return sorted(
+        (round(p.get_x(), 9), round(p.get_width(), 9), p.get_fill())
+        for p in ax.patches if abs(p.get_y() + p.get_height() / 2 - y) < 1e-9
+    )
+
+
+def test_plot_pixel_footprints_places_the_rows_as_the_metadata_says():
+    ax = plot_pixel_footprints(factor=3, n_pixels=6, scale=0.5, unit="µm")
+    dots = [line.get_xdata().tolist() for line in ax.lines[-4:]]
+    assert dots == [
+        [0.0, 0.5, 1.0, 1.5, 2.0, 2.5],   # level 0: i * 0.5
+        [0.5, 2.0],                       # mean: translation (3 - 1) / 2 * 0.5
+        [0.0, 1.5],                       # mean placed without it
+        [0.0, 1.5],                       # nearest: translation 0
+    ]
+    assert [t.get_text() for t in ax.texts][1] == "mean, translation 0.5"
+    assert ax.get_xlabel() == "position (µm)"
+    assert ax.get_xticks().tolist() == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    # The translated mean boxes cover exactly the windows they average...
+    assert boxes(ax, 2) == [(-0.25, 1.5, False), (1.25, 1.5, False)]
+    fine = boxes(ax, 3)
+    assert [b[0] for b in boxes(ax, 2)] == [fine[0][0], fine[3][0]]
+    # ...the untranslated ones stick out by half a fine pixel per factor step...
+    assert boxes(ax, 1) == [(-0.75, 1.5, False), (0.75, 1.5, False)]
+    # ...and nearest's outlines are those same boxes, with the copied pixels shaded.
+    outlines = [b for b in boxes(ax, 0) if not b[2]]
+    shaded = [b for b in boxes(ax, 0) if b[2]]
+    assert outlines == boxes(ax, 1)
+    assert shaded == [(fine[0][0], 0.5, True), (fine[3][0], 0.5, True)]
+
+
+def test_plot_pixel_footprints_draws_a_partial_last_window():
+    ax = plot_pixel_footprints(factor=2, n_pixels=5)
+    assert [len(line.get_xdata()) for line in ax.lines[-4:]] == [5, 3, 3, 3]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"factor": 1}, ValueError, r"factor=1 must be an integer >= 2"),
+        ({"factor": 2.0}, TypeError, r"factor=2\.0 must be an integer >= 2"),
+        ({"factor": 4, "n_pixels": 3}, ValueError, r"n_pixels=3 must be an integer >= factor"),
+        ({"n_pixels": "8"}, TypeError, r"n_pixels='8' must be"),
+        ({"scale": 0}, ValueError, r"scale=0 must be a finite number > 0"),
+        ({"scale": float("nan")}, ValueError, r"scale=nan must be a finite number > 0"),
+        ({"ax": 3}, TypeError, "ax must be"),
+    ],
+)
+def test_plot_pixel_footprints_rejects_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_pixel_footprints(**kwargs)
+    assert plt.get_fignums() == []
+
+
+def test_plot_profile_draws_each_level_at_its_positions():
+    fine = np.arange(8 * 8).reshape(8, 8)
+    coarse = fine.reshape(4, 2, 4, 2).mean(axis=(1, 3))
+    ax = plot_profile([fine, coarse], 2.9, scales=[(1, 1), (2, 2)],
+                      translations=[(0, 0), (0.5, 0.5)], x_range=(1, 5.5),
+                      labels=["fine", "coarse"], unit="µm", color="k")
+    first, second = ax.lines
+    assert first.get_xdata().tolist() == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(first.get_ydata(), fine[3, 1:6])     # row 3 holds 2.9
+    assert second.get_xdata().tolist() == [2.5, 4.5]
+    np.testing.assert_array_equal(second.get_ydata(), coarse[1, 1:3])  # 2.9 - 0.5 -> row 1
+    assert [line.get_label() for line in ax.lines] == ["fine", "coarse"]
+    assert first.get_drawstyle() == "steps-mid" and first.get_color() == "k"
+    assert ax.get_xlabel() == "x (µm)"
+
+
+def test_plot_profile_reads_only_the_row_it_draws():
+    recording = RecordingArray(np.arange(6 * 5).reshape(6, 5))
+    ax = plot_profile([recording], 4.0, scales=[(1, 1)], translations=[(0, 0)])
+    assert recording.keys == [(4, slice(0, 5))]
+    assert ax.lines[0].get_xdata().tolist() == [0, 1, 2, 3, 4]  # default: all of level 0
+
+
+def test_plot_profile_adds_to_given_axes():
+    _, ax = plt.subplots()
+    image = np.ones((4, 4))
+    plot_profile([image], 0, scales=[(1, 1)], translations=[(0, 0)], ax=ax)
+    returned = plot_profile([image], 0, scales=[(1, 1)], translations=[(0, 0)], ax=ax,
+                            labels=["again"], linestyle="--", marker="s")
+    assert returned is ax and len(ax.lines) == 2
+    assert ax.lines[1].get_linestyle() == "--" and ax.lines[1].get_marker() == "s"
+    assert ax.get_xlabel() == "x"
+
+
+def test_plot_profile_drawn_on_top_keeps_the_axis_labels():
+    # A second profile without a unit used to replace "x (µm)" by "x".
+    image = np.ones((4, 4))
+    ax = plot_profile([image], 0, scales=[(1, 1)], translations=[(0, 0)], unit="µm")
+    ax.set_ylabel("intensity")
+    plot_profile([image], 0, scales=[(1, 1)], translations=[(0, 0)], ax=ax)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x (µm)", "intensity")
+    plot_profile([image], 0, scales=[(1, 1)], translations=[(0, 0)], ax=ax, unit="nm")
+    assert ax.get_xlabel() == "x (nm)"
+
+
+ONE = {"scales": [(1, 1)], "translations": [(0, 0)]}
+
+
+@pytest.mark.parametrize(
+    ("levels", "y", "kwargs", "error", "match"),
+    [
+        ([], 0, ONE, ValueError, "levels must hold at least one array"),
+        (np.zeros((3, 3)), 0, ONE, TypeError, "levels must be a list of 2D array-likes"),
+        ([np.zeros((2, 3, 3))], 0, ONE, ValueError, r"levels\[0\] must be 2D"),
+        ([np.zeros((0, 3))], 0, ONE, ValueError, "at least one pixel"),
+        ([np.zeros((3, 3))], 0, {"scales": [], "translations": [(0, 0)]}, ValueError,
+         r"scales=\[\] must be a list of 1 \(y, x\) pairs"),
+        ([np.zeros((3, 3))], 0, {"scales": [(1, 0)], "translations": [(0, 0)]}, ValueError,
+         r"scales\[0\]=\(1, 0\) must be two numbers > 0"),
+        ([np.zeros((3, 3))], 0, {"scales": [1], "translations": [(0, 0)]}, TypeError,
+         r"scales\[0\]=1 must be a \(y, x\) pair of numbers"),
+        ([np.zeros((3, 3))], 0, {"scales": [(1, 1)], "translations": "0"}, TypeError,
+         r"translations='0' must be a list of 1"),
+        ([np.zeros((3, 3))], "0", ONE, TypeError, r"y='0' must be a finite number"),
+        ([np.zeros((3, 3))], 3, ONE, ValueError,
+         r"y=3\.0 lies outside levels\[0\], whose rows are centred from 0\.0 to 2\.0"),
+        ([np.zeros((3, 3))], 0, {**ONE, "x_range": (5, 6)}, ValueError,
+         r"x_range=\(5, 6\) holds no pixel centre of levels\[0\]"),
+        ([np.zeros((3, 3))], 0, {**ONE, "x_range": 5}, TypeError,
+         r"x_range=5 must be an \(x_min, x_max\) pair"),
+        ([np.zeros((3, 3))], 0, {**ONE, "labels": ["a", "b"]}, ValueError,
+         r"must hold one label per level \(1\)"),
+    ],
+)
+def test_plot_profile_rejects_bad_input(levels, y, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_profile(levels, y, **kwargs)
+    assert plt.get_fignums() == []
