@@ -19,15 +19,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-from data_helpers._checks import as_bool, as_float, as_int, as_ints
+from data_helpers._checks import as_bool, as_dtype, as_float, as_int, as_ints
 
 __all__ = [
     "plot_chunk_grid",
     "plot_codec_bytes",
     "plot_levels",
     "plot_slice",
+    "plot_tile_stack",
 ]
 
 
@@ -612,4 +615,291 @@ def plot_codec_bytes(
     ax.set_xlabel("stored size (MiB)")
     if title is not None:
         ax.set_title(title)
+    return ax
+
+
+# ----------------------------------------------------------------------------
+# Figures of the streaming chapter: plot_tile_stack, plot_shard,
+# plot_stream_timeline, plot_to_scale
+# ----------------------------------------------------------------------------
+
+
+def _pair(name: str, value: object, what: str) -> tuple[int, int]:
+    first, second = as_ints(name, value, 2, minimum=1,
+                            accepted=f"a {what} pair of integers >= 1")
+    return first, second
+
+
+def _fmt_bytes(n: float) -> str:
+    """Bytes in the largest binary unit that keeps the number >= 1 (``2.0 MiB``)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+# -- plot_tile_stack ------------------------------------------------------------
+
+
+def _stack_positions(per_chunk: int, max_planes: int, show_next: bool
+                     ) -> tuple[list[int], list[float], bool]:
+    """Frames drawn, their depth positions (in planes) and whether some are left out.
+
+    All the chunk's frames when they fit in ``max_planes``, else its first ones, a gap
+    and its last one; then, with ``show_next``, the first frame of the next chunk.
+    """
+    if per_chunk <= max_planes:
+        frames = list(range(per_chunk))
+        depths = [float(i) for i in frames]
+        skipped = False
+    else:
+        head = max_planes - 1
+        frames = [*range(head), per_chunk - 1]
+        depths = [*map(float, range(head)), head + 1.0]  # one plane's room for "..."
+        skipped = True
+    if show_next:
+        frames.append(per_chunk)
+        depths.append(depths[-1] + 1.0)
+    return frames, depths, skipped
+
+
+def _frame_plane(frames: Any, index: int, max_display: int) -> npt.NDArray[Any] | None:
+    """Frame ``index`` of ``frames`` (time first), strided to ``max_display``, or None."""
+    if frames is None or index >= frames.shape[0]:
+        return None
+    shape = tuple(frames.shape)
+    step = max(1, math.ceil(max(shape[-2:]) / max_display))
+    key = (index, *(n // 2 for n in shape[1:-2]), slice(None, None, step),
+           slice(None, None, step))
+    return np.asarray(frames[key])
+
+
+def plot_tile_stack(
+    frame_shape: Sequence[int],
+    tile_shape: Sequence[int],
+    frames_per_chunk: int,
+    *,
+    frames: Any = None,
+    tile: Sequence[int] = (0, 0),
+    dtype: npt.DTypeLike | None = None,
+    show_next: bool = True,
+    max_planes: int = 12,
+    max_display: int = 512,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "gray",
+    color: str = "tab:red",
+) -> Axes:
+    """Draw consecutive frames as a stack, each cut into tiles, and one chunk through it.
+
+    A streaming writer cuts every frame into tiles and stacks the same tile of
+    ``frames_per_chunk`` consecutive frames into one chunk. The frames are drawn one
+    behind the other (time runs into the page), the tile grid on each, and the chunk
+    of the tile at ``tile`` is highlighted as a box through the frames it stacks.
+
+    Parameters
+    ----------
+    frame_shape
+        ``(height, width)`` of a frame, in pixels (``camera.frame_shape``).
+    tile_shape
+        ``(height, width)`` of a tile, in pixels, at most the frame's: the chunk's last
+        two sizes (``array.chunks[-2:]``). Tiles at the far edges may be cut short.
+    frames_per_chunk
+        Frames one chunk stacks (an integer >= 1): the chunk's time extent,
+        ``array.chunks[0]``.
+    frames
+        Optional pixels to draw on the planes: an array-like whose first axis is time
+        and last two axes are ``frame_shape`` (a ``(t, c, y, x)`` level of the writer
+        works; axes in between are taken at their middle). Only the frames drawn are
+        read, strided to ``max_display``. Planes past its end are drawn grey.
+    tile
+        ``(row, column)`` of the tile whose chunk is highlighted, in the tile grid
+        (negative values count from the end).
+    dtype
+        Pixel type, to write the chunk's size in bytes. Default: that of ``frames``,
+        if given; without either, no size is written.
+    show_next
+        Also draw the first frame of the next chunk, faded (True or False).
+    max_planes
+        Most frames of the chunk drawn (an integer >= 2): a longer chunk is drawn as
+        its first ``max_planes - 1`` frames, a gap and its last frame.
+    max_display
+        Largest number of pixels read along a side of a frame (an integer >= 1).
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title. Default: the frame shape, the tile shape and the frames per chunk.
+    cmap
+        Matplotlib colormap of the frames' pixels.
+    color
+        Colour of the highlighted chunk.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes, its axis turned off. Each plane is a `~matplotlib.patches.Rectangle`
+        with the label ``"frame i"`` (``ax.patches``), each highlighted tile one labelled
+        ``"chunk tile, frame i"``, and each frame with pixels an image (``ax.images``).
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (shapes that are not pairs of integers, a
+        float or a bool as a count, a flag that is not True or False).
+    ValueError
+        If an argument has a wrong value (sizes below 1, a tile larger than the frame, a
+        ``tile`` outside the tile grid, ``frames`` whose last two axes are not
+        ``frame_shape`` or with no frame, ``max_planes`` below 2).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_tile_stack((1080, 1920), (360, 640), 291, max_planes=4)  # Acquire's
+    >>> [p.get_label() for p in ax.patches if p.get_label().startswith("frame")]
+    ['frame 291', 'frame 290', 'frame 2', 'frame 1', 'frame 0']
+    >>> ax.get_title()
+    'frames of (1080, 1920) in tiles of (360, 640): 291 frames per chunk'
+    >>> plt.close(ax.figure)
+    """
+    height, width = _pair("frame_shape", frame_shape, "(height, width)")
+    tile_h, tile_w = _pair("tile_shape", tile_shape, "(height, width)")
+    if tile_h > height or tile_w > width:
+        raise ValueError(
+            f"tile_shape={tuple(tile_shape)!r} must fit in frame_shape="
+            f"{(height, width)!r} (a tile is a part of a frame)"
+        )
+    per_chunk = as_int("frames_per_chunk", frames_per_chunk, minimum=1)
+    grid = (math.ceil(height / tile_h), math.ceil(width / tile_w))
+    if not _is_list_like(tile):
+        raise TypeError(f"tile={tile!r} must be a (row, column) pair of integers")
+    if len(tile) != 2:
+        raise ValueError(f"tile={tile!r} must be a (row, column) pair of integers")
+    row = _position("tile[0]", tile[0], grid[0], f"a row of the {grid[0]} x {grid[1]} tiles")
+    col = _position("tile[1]", tile[1], grid[1],
+                    f"a column of the {grid[0]} x {grid[1]} tiles")
+    if frames is not None:
+        frames = _as_array_like(frames, "frames")
+        fshape = tuple(frames.shape)
+        if len(fshape) < 3 or fshape[-2:] != (height, width):
+            raise ValueError(
+                f"frames must have time first and frame_shape={(height, width)} last, "
+                f"e.g. shape (t, {height}, {width}); got shape {fshape}"
+            )
+        _check_drawable("frames", fshape)
+    if dtype is not None:
+        item_size: int | None = as_dtype("dtype", dtype).itemsize
+    elif frames is not None and hasattr(frames, "dtype"):
+        item_size = np.dtype(frames.dtype).itemsize
+    else:
+        item_size = None
+    show_next = as_bool("show_next", show_next)
+    max_planes = as_int("max_planes", max_planes, minimum=2)
+    max_display = _max_display(max_display)
+
+    ax = _new_axes(ax, figsize=(8.0, 5.2))
+    shown, depths, skipped = _stack_positions(per_chunk, max_planes, show_next)
+    # Oblique projection: a frame is seen face on; time runs up and to the right, into
+    # the page, one plane every `step` pixels (the stack is about half a frame deep).
+    angle = math.radians(35)
+    step = 0.7 * height / max(depths[-1], 1.0)
+    offset = (step * math.cos(angle), step * math.sin(angle))
+    y_edges = np.append(np.arange(0, height, tile_h), height)
+    x_edges = np.append(np.arange(0, width, tile_w), width)
+    tile_box = (x_edges[col], x_edges[col + 1], y_edges[row], y_edges[row + 1])
+
+    def corner(depth: float, x: float, y: float) -> tuple[float, float]:
+        """Drawing coordinates of pixel (y, x) of the plane at ``depth``."""
+        return x + depth * offset[0], -y + depth * offset[1]
+
+    # Back to front: each plane hides most of the ones behind it.
+    for k in reversed(range(len(shown))):
+        frame, depth = shown[k], depths[k]
+        in_chunk = frame < per_chunk
+        z = 10.0 * (len(shown) - k)
+        left, top = corner(depth, 0, 0)
+        right, bottom = corner(depth, width, height)
+        pixels = _frame_plane(frames, frame, max_display)
+        face = "0.88" if in_chunk else "0.95"
+        ax.add_patch(Rectangle((left, bottom), width, height, facecolor=face,
+                               edgecolor="0.25", linewidth=0.8, zorder=z,
+                               label=f"frame {frame}"))
+        if pixels is not None:
+            # Smoothed when shrunk: fine rings drawn pixel by pixel would show a moire.
+            ax.imshow(pixels, cmap=cmap, extent=(left, right, bottom, top), zorder=z + 1,
+                      interpolation="antialiased", alpha=1.0 if in_chunk else 0.45)
+        lines = [[corner(depth, x, 0), corner(depth, x, height)] for x in x_edges[1:-1]]
+        lines += [[corner(depth, 0, y), corner(depth, width, y)] for y in y_edges[1:-1]]
+        ax.add_collection(LineCollection(lines, colors="white" if pixels is not None
+                                         else "0.45", linewidths=0.8, zorder=z + 2))
+        ax.add_patch(Rectangle((left, bottom), width, height, fill=False,
+                               edgecolor="0.25", linewidth=0.8, zorder=z + 3))
+        if in_chunk:
+            x0, x1, y0, y1 = tile_box
+            corner_x, corner_y = corner(depth, x0, y1)
+            ax.add_patch(Rectangle((corner_x, corner_y), x1 - x0, y1 - y0,
+                                   facecolor=color, alpha=0.45, edgecolor=color,
+                                   linewidth=1.2, zorder=z + 4,
+                                   label=f"chunk tile, frame {frame}"))
+
+    # The chunk: a box from the tile of its first frame to that of its last.
+    x0, x1, y0, y1 = tile_box
+    last = depths[shown.index(per_chunk - 1)]
+    front = [corner(0, x0, y0), corner(0, x1, y0), corner(0, x1, y1), corner(0, x0, y1)]
+    back = [corner(last, x0, y0), corner(last, x1, y0), corner(last, x1, y1),
+            corner(last, x0, y1)]
+    edges = [[front[i], front[(i + 1) % 4]] for i in range(4)]
+    edges += [[back[i], back[(i + 1) % 4]] for i in range(4)]
+    edges += [[front[i], back[i]] for i in range(4)]
+    ax.add_collection(LineCollection(edges, colors=color, linewidths=1.8, zorder=1000))
+
+    count = f"{per_chunk} x {tile_h} x {tile_w} pixels"
+    if item_size is not None:
+        count += f" = {_fmt_bytes(per_chunk * tile_h * tile_w * item_size)}"
+    frames_text = (f"frames 0 to {per_chunk - 1}" if per_chunk > 1 else "frame 0")
+    note = f"one chunk: tile ({row}, {col}) of {frames_text}\n{count}"
+    top_x, top_y = corner(last, (x0 + x1) / 2, y0)
+    ax.annotate(note, xy=(top_x, top_y), xytext=(0, top_y + 0.08 * height),
+                fontsize=9, color=color, ha="left", va="bottom",
+                arrowprops={"arrowstyle": "->", "color": color}, zorder=1002)
+
+    # Labels: the chunk's first and last frames beside their planes, the next chunk's
+    # above its plane, and axes: x, y along the front frame, time beside the stack.
+    def frame_label(depth: float, text: str) -> None:
+        x, y = corner(depth, width, height)
+        ax.text(x + 0.02 * width, y, text, fontsize=8, va="center", ha="left", zorder=1001)
+
+    frame_label(0, "frame 0")
+    if per_chunk > 1:
+        hidden = per_chunk - max_planes
+        frame_label(last, f"frame {per_chunk - 1}" + (
+            f"\n({hidden} frames before it not drawn)" if skipped else ""))
+    if show_next:
+        x, y = corner(depths[-1], 0.6 * width, 0)
+        ax.text(x, y + 0.02 * height, f"frame {per_chunk}: first of the next chunk",
+                fontsize=8, ha="center", va="bottom", color="0.3", zorder=1001)
+    arrow = {"arrowstyle": "->", "color": "0.2"}
+    shift = 0.2 * width
+    start = corner(0, width + shift, height)
+    end = corner(depths[-1], width + shift, height)
+    ax.annotate("", xy=end, xytext=start, arrowprops=arrow)
+    ax.text(end[0], end[1] + 0.02 * height, "time\n(frames)", fontsize=9, ha="center",
+            va="bottom")
+    below = -height - 0.06 * height
+    ax.annotate("", xy=(0.3 * width, below), xytext=(0, below), arrowprops=arrow)
+    ax.text(0.31 * width, below, "x", va="center", fontsize=9)
+    ax.annotate("", xy=(-0.04 * width, -0.3 * height), xytext=(-0.04 * width, 0),
+                arrowprops=arrow)
+    ax.text(-0.04 * width, -0.33 * height, "y", ha="center", va="top", fontsize=9)
+
+    full_right, full_top = corner(depths[-1], width, 0)
+    ax.set_xlim(-0.08 * width, max(full_right, end[0]) + 0.1 * width)
+    ax.set_ylim(below - 0.06 * height, full_top + 0.3 * height)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title is None:
+        title = (f"frames of {(height, width)} in tiles of {(tile_h, tile_w)}: "
+                 f"{per_chunk} frames per chunk")
+    ax.set_title(title)
     return ax

@@ -11,7 +11,13 @@ import zarr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from data_helpers.plotting import plot_chunk_grid, plot_codec_bytes, plot_levels, plot_slice
+from data_helpers.plotting import (
+    plot_chunk_grid,
+    plot_codec_bytes,
+    plot_levels,
+    plot_slice,
+    plot_tile_stack,
+)
 
 # No windows: draw off screen (switching is allowed while no figure is open).
 matplotlib.use("Agg")
@@ -517,3 +523,102 @@ def test_plot_levels_strides_large_levels():
     plt.close(fig)
     with pytest.raises(ValueError, match=r"max_display=0 must be an integer >= 1 \(pixels\)"):
         plot_levels([big], max_display=0)
+
+
+# --------------------------------------------------------------------------- plot_tile_stack
+
+
+def _planes(ax):
+    return [p for p in ax.patches if p.get_label().startswith("frame ")]
+
+
+def _chunk_tiles(ax):
+    return [p for p in ax.patches if p.get_label().startswith("chunk tile")]
+
+
+def test_tile_stack_draws_every_frame_of_a_short_chunk_and_the_next_one():
+    ax = plot_tile_stack((54, 96), (18, 32), 4)
+    assert isinstance(ax, Axes)
+    # Back to front: the next chunk's first frame, then frames 3, 2, 1, 0.
+    assert [p.get_label() for p in _planes(ax)] == [f"frame {i}" for i in (4, 3, 2, 1, 0)]
+    assert [p.get_label() for p in _chunk_tiles(ax)] == [
+        f"chunk tile, frame {i}" for i in (3, 2, 1, 0)]
+    # Each highlighted tile is the tile's size, and the front plane the frame's.
+    assert {(p.get_width(), p.get_height()) for p in _chunk_tiles(ax)} == {(32, 18)}
+    assert (_planes(ax)[-1].get_width(), _planes(ax)[-1].get_height()) == (96, 54)
+    assert ax.get_title() == "frames of (54, 96) in tiles of (18, 32): 4 frames per chunk"
+    texts = [t.get_text() for t in ax.texts]
+    assert "frame 4: first of the next chunk" in texts
+    assert any(t.startswith("one chunk: tile (0, 0) of frames 0 to 3\n4 x 18 x 32 pixels")
+               for t in [a.get_text() for a in ax.texts])
+
+
+def test_tile_stack_leaves_out_the_middle_of_a_long_chunk_and_says_so():
+    ax = plot_tile_stack((1080, 1920), (360, 640), 291, max_planes=4, show_next=False)
+    assert [p.get_label() for p in _planes(ax)] == ["frame 290", "frame 2", "frame 1",
+                                                    "frame 0"]
+    assert "frame 290\n(287 frames before it not drawn)" in [t.get_text() for t in ax.texts]
+
+
+def test_tile_stack_writes_the_chunk_size_in_bytes_and_highlights_the_chosen_tile():
+    ax = plot_tile_stack((1080, 1920), (360, 640), 291, dtype="uint8", tile=(-1, 1))
+    note = next(t.get_text() for t in ax.texts if t.get_text().startswith("one chunk"))
+    assert note == "one chunk: tile (2, 1) of frames 0 to 290\n291 x 360 x 640 pixels = 63.9 MiB"
+    front = _chunk_tiles(ax)[-1]  # frame 0's, at depth 0: at the tile's place in the frame
+    assert front.get_xy() == (640, -1080)
+
+
+def test_tile_stack_draws_the_frames_it_is_given_and_reads_only_those():
+    data = np.arange(3 * 1 * 54 * 96, dtype=np.uint16).reshape(3, 1, 54, 96)  # (t, c, y, x)
+    recording = RecordingArray(data)
+    recording.dtype = data.dtype
+    ax = plot_tile_stack((54, 96), (18, 32), 2, frames=recording, max_display=48)
+    # Frames 0 and 1 (the chunk) and 2 (the next one), strided by 2, read once each.
+    assert sorted(k[0] for k in recording.keys) == [0, 1, 2]
+    assert all(k[2] == slice(None, None, 2) for k in recording.keys)
+    assert len(ax.images) == 3
+    np.testing.assert_array_equal(ax.images[-1].get_array(), data[0, 0, ::2, ::2])
+    assert "2 x 18 x 32 pixels = 2.2 KiB" in next(
+        t.get_text() for t in ax.texts if t.get_text().startswith("one chunk"))
+    # A plane past the end of the frames is drawn without pixels.
+    ax = plot_tile_stack((54, 96), (18, 32), 3, frames=data)
+    assert len(ax.images) == 3 and len(_planes(ax)) == 4
+
+
+def test_tile_stack_on_given_axes():
+    _, ax = plt.subplots()
+    assert plot_tile_stack((10, 10), (10, 10), 1, ax=ax, title="one tile") is ax
+    assert ax.get_title() == "one tile"
+    assert [p.get_label() for p in _chunk_tiles(ax)] == ["chunk tile, frame 0"]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (((54,), (18, 32), 4), {}, ValueError, r"frame_shape=\(54,\) must be a \(height, width\)"),
+        (((54, 96.0), (18, 32), 4), {}, TypeError, r"frame_shape=\(54, 96\.0\) must be"),
+        (((54, 96), (0, 32), 4), {}, ValueError, r"tile_shape=\(0, 32\) must be"),
+        (((54, 96), (60, 32), 4), {}, ValueError, r"tile_shape=\(60, 32\) must fit in"),
+        (((54, 96), (18, 32), 0), {}, ValueError, r"frames_per_chunk=0 must be an integer >= 1"),
+        (((54, 96), (18, 32), 2.0), {}, TypeError, r"frames_per_chunk=2\.0 must be an integer"),
+        (((54, 96), (18, 32), 4), {"tile": (3, 0)}, ValueError,
+         r"tile\[0\]=3 must be an integer in \[-3, 3\) \(a row of the 3 x 3 tiles\)"),
+        (((54, 96), (18, 32), 4), {"tile": 0}, TypeError, r"tile=0 must be a \(row, column\)"),
+        (((54, 96), (18, 32), 4), {"tile": (0,)}, ValueError, r"tile=\(0,\) must be a \(row"),
+        (((54, 96), (18, 32), 4), {"frames": np.zeros((2, 54, 90))}, ValueError,
+         r"frames must have time first and frame_shape=\(54, 96\) last.*\(2, 54, 90\)"),
+        (((54, 96), (18, 32), 4), {"frames": np.zeros((54, 96))}, ValueError,
+         r"frames must have time first"),
+        (((54, 96), (18, 32), 4), {"frames": np.zeros((0, 54, 96))}, ValueError,
+         r"frames must have at least one pixel along every axis"),
+        (((54, 96), (18, 32), 4), {"dtype": "complex64"}, ValueError, r"dtype='complex64'"),
+        (((54, 96), (18, 32), 4), {"show_next": 1}, TypeError, r"show_next=1 must be True"),
+        (((54, 96), (18, 32), 4), {"max_planes": 1}, ValueError, r"max_planes=1 must be an"),
+        (((54, 96), (18, 32), 4), {"max_display": 0}, ValueError, r"max_display=0 must be"),
+        (((54, 96), (18, 32), 4), {"ax": "left"}, TypeError, r"ax must be a matplotlib Axes"),
+    ],
+)
+def test_tile_stack_rejects_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_tile_stack(*args, **kwargs)
+    assert plt.get_fignums() == []
