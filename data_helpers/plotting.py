@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
+import zarr
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from zarr.abc.store import RangeByteRequest, SuffixByteRequest
+from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
 
 from data_helpers._checks import as_bool, as_dtype, as_float, as_int, as_ints
 
@@ -29,6 +34,7 @@ __all__ = [
     "plot_chunk_grid",
     "plot_codec_bytes",
     "plot_levels",
+    "plot_shard",
     "plot_slice",
     "plot_tile_stack",
 ]
@@ -901,5 +907,361 @@ def plot_tile_stack(
     if title is None:
         title = (f"frames of {(height, width)} in tiles of {(tile_h, tile_w)}: "
                  f"{per_chunk} frames per chunk")
+    ax.set_title(title)
+    return ax
+
+
+# -- plot_shard -------------------------------------------------------------------
+
+
+def _crc32c_table() -> tuple[int, ...]:
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1  # Castagnoli, reflected
+        table.append(c)
+    return tuple(table)
+
+
+_CRC32C_TABLE = _crc32c_table()
+
+
+def _crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli) of ``data``, the checksum of Zarr's ``crc32c`` codec.
+
+    Examples
+    --------
+    >>> hex(_crc32c(b"123456789"))    # the standard check value
+    '0xe3069283'
+    """
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = _CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+#: Offset and nbytes of an inner chunk that is not stored (the sharding spec's 2**64 - 1).
+_MISSING = 2**64 - 1
+
+
+class _ShardIndex(NamedTuple):
+    """A shard's index as read from its file, and what it takes to read it."""
+
+    key: str  # the shard's key in the store
+    file_size: int
+    chunk_shape: tuple[int, ...]  # inner chunks
+    chunks_per_shard: tuple[int, ...]
+    offsets: tuple[int, ...]  # per inner chunk, C order; _MISSING if not stored
+    nbytes: tuple[int, ...]
+    index_size: int
+    location: str  # "start" or "end"
+    byte_order: str  # "little" or "big"
+    checksum: tuple[int, int] | None  # (stored, computed), None without crc32c
+
+
+def _sharding_codec(array: Any) -> ShardingCodec:
+    """The sharding codec of a Zarr v3 array, refusing any other array."""
+    if not isinstance(array, zarr.Array):
+        raise TypeError(
+            f"array must be a zarr array with shards (zarr.open_array(path)), got "
+            f"{type(array).__name__}: the shard's index is read from its file"
+        )
+    codecs: list[Any] = list(getattr(array.metadata, "codecs", ()))
+    sharding = [c for c in codecs if isinstance(c, ShardingCodec)]
+    if array.metadata.zarr_format != 3 or not sharding:
+        raise ValueError(
+            f"array must have shards (Zarr format 3 with the sharding codec), got Zarr "
+            f"format {array.metadata.zarr_format} with codecs "
+            f"{[type(c).__name__ for c in codecs]}"
+        )
+    first = codecs[0]
+    if not isinstance(first, ShardingCodec):
+        raise ValueError(
+            "array's sharding codec must be its first codec: codecs before it "
+            f"({[type(c).__name__ for c in codecs]}) reorder the chunks of a shard"
+        )
+    return first
+
+
+def _index_layout(codec: ShardingCodec) -> tuple[str, bool]:
+    """Byte order of the index and whether a crc32c checksum follows it."""
+    index_codecs = list(codec.index_codecs)
+    supported = "the bytes codec, optionally followed by crc32c (the spec's recommendation)"
+    crc = len(index_codecs) == 2 and isinstance(index_codecs[1], Crc32cCodec)
+    if not index_codecs or not isinstance(index_codecs[0], BytesCodec) \
+            or len(index_codecs) > 1 + crc:
+        raise ValueError(
+            f"the array's index codecs {[type(c).__name__ for c in index_codecs]} are not "
+            f"supported: plot_shard reads indexes encoded with {supported}"
+        )
+    endian = index_codecs[0].endian
+    order = "big" if endian is not None and endian.value == "big" else "little"
+    return order, crc
+
+
+def _read_shard_index(array: Any, shard: object) -> _ShardIndex:
+    """Read the index of one shard of a sharded Zarr array: only its bytes, from its file."""
+    codec = _sharding_codec(array)
+    shape = tuple(int(n) for n in array.shape)
+    shard_shape = tuple(int(n) for n in array.shards)
+    grid = tuple(math.ceil(n / s) for n, s in zip(shape, shard_shape, strict=True))
+    if shard is None:
+        coords = (0,) * len(shape)
+    else:
+        if not _is_list_like(shard):
+            raise TypeError(f"shard={shard!r} must be a sequence of one integer per axis")
+        items = list(cast(Sequence[object], shard))
+        if len(items) != len(shape):
+            raise ValueError(
+                f"shard={shard!r} must hold one position per axis of the array "
+                f"({len(shape)}); the shard grid is {grid}"
+            )
+        coords = tuple(_position(f"shard[{a}]", v, grid[a], f"a shard along axis {a}")
+                       for a, v in enumerate(items))
+    chunk_shape = tuple(int(n) for n in codec.chunk_shape)
+    per_shard = tuple(s // c for s, c in zip(shard_shape, chunk_shape, strict=True))
+    if any(k != 1 for k in per_shard[:-2]):
+        raise ValueError(
+            f"plot_shard draws shards one chunk deep along all axes but the last two; "
+            f"this array's shards hold {per_shard} chunks"
+        )
+    byte_order, crc = _index_layout(codec)
+    n = math.prod(per_shard)
+    index_size = 16 * n + (4 if crc else 0)
+    location = str(codec.index_location.value)
+    if location not in ("start", "end"):  # the two places the sharding spec allows
+        raise ValueError(f"the array's index_location={location!r} is not 'start' or 'end'")
+
+    key = array.metadata.encode_chunk_key(coords)
+    prefix = array.store_path.path
+    full_key = f"{prefix}/{key}" if prefix else key
+    store = array.store_path.store
+    if not sync(store.exists(full_key)):
+        raise ValueError(
+            f"shard={coords} is not stored (no object {full_key!r} in the store): it reads "
+            "as fill value; choose a shard that holds data"
+        )
+    file_size = int(sync(store.getsize(full_key)))
+    request = (RangeByteRequest(0, index_size) if location == "start"
+               else SuffixByteRequest(index_size))
+    buffer = sync(store.get(full_key, prototype=default_buffer_prototype(),
+                            byte_range=request))
+    data = b"" if buffer is None else buffer.to_bytes()
+    if len(data) != index_size:
+        raise ValueError(
+            f"shard {full_key!r} holds {file_size} bytes, too few for its index of "
+            f"{index_size} bytes: it is damaged"
+        )
+    dtype = np.dtype("<u8" if byte_order == "little" else ">u8")
+    entries = np.frombuffer(data[: 16 * n], dtype=dtype).reshape(n, 2)
+    checksum = None
+    if crc:
+        stored = int.from_bytes(data[16 * n:], "little")
+        checksum = (stored, _crc32c(data[: 16 * n]))
+    return _ShardIndex(
+        key=full_key, file_size=file_size, chunk_shape=chunk_shape, chunks_per_shard=per_shard,
+        offsets=tuple(int(v) for v in entries[:, 0]), nbytes=tuple(int(v) for v in entries[:, 1]),
+        index_size=index_size, location=location, byte_order=byte_order, checksum=checksum,
+    )
+
+
+def _chunk_colors(n: int) -> list[Any]:
+    if n <= 10:
+        return list(plt.get_cmap("tab10").colors[:n])  # type: ignore[attr-defined]
+    if n <= 20:
+        return list(plt.get_cmap("tab20").colors[:n])  # type: ignore[attr-defined]
+    return [plt.get_cmap("viridis")(i / (n - 1)) for i in range(n)]
+
+
+def plot_shard(
+    array: Any,
+    shard: Sequence[int] | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    max_labels: int = 16,
+) -> Axes:
+    """Draw one shard of a sharded Zarr array: its inner chunks, its file and its index.
+
+    The shard's index is read from the shard's file (only the index's bytes, at the
+    end or the start of the file as the array's ``index_location`` says): per inner
+    chunk, the byte ``offset`` where it starts in the file and its length ``nbytes``,
+    two unsigned 64-bit integers, then a crc32c checksum of them when the array's index
+    codecs include one (zarr-python's default). The figure shows three things:
+
+    * the shard's inner chunks, in the shard's last two axes, each with its size;
+    * the index, enlarged: one ``(offset, nbytes)`` entry per inner chunk, in C order
+      of the chunks, and the checksum, checked against the entries;
+    * the shard's file to scale, byte 0 to the last, each chunk where its offset puts
+      it, and the index (too small to see at scale, so drawn a little wider).
+
+    Inner chunks that are not stored (an offset and length of ``2**64 - 1``: they
+    read as fill value) are hatched.
+
+    Parameters
+    ----------
+    array
+        A Zarr format 3 array with shards (`zarr.Array`), e.g. a level of a sharded
+        stream: ``zarr.open_array(path / "0")``. The sharding codec must be its first
+        codec and the index encoded with the bytes codec, optionally followed by
+        crc32c. Shards must hold one inner chunk along every axis but the last two
+        (as the streaming writer's do: one time-chunk, one channel).
+    shard
+        Position of the shard in the array's grid of shards, one integer per axis
+        (negative values count from the end). Default: the first shard.
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title. Default: the shard's key and the number of its chunks.
+    max_labels
+        Most inner chunks that get written labels (an integer >= 0); beyond, only
+        colours link the chunks, the entries and the bytes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes, axis turned off. Each inner chunk is a rectangle labelled
+        ``"chunk k"`` (k its place in the index), its bytes in the file one labelled
+        ``"bytes of chunk k"``, its index entry one labelled ``"entry k"``; the index
+        in the file is labelled ``"index"`` and the checksum ``"crc32c"``.
+
+    Raises
+    ------
+    TypeError
+        If ``array`` is not a zarr array, or ``shard`` or ``max_labels`` has the wrong
+        type.
+    ValueError
+        If ``array`` has no shards or ones this figure cannot draw (see ``array``),
+        ``shard`` is outside the grid of shards or not stored, or the shard's file is
+        too short for its index.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import zarr
+    >>> z = zarr.create_array({}, shape=(4, 6), chunks=(2, 3), shards=(4, 6), dtype="uint8",
+    ...                       compressors=None)
+    >>> z[:] = 7
+    >>> ax = plot_shard(z)
+    >>> [p.get_label() for p in ax.patches if p.get_label().startswith("bytes")]
+    ['bytes of chunk 0', 'bytes of chunk 1', 'bytes of chunk 2', 'bytes of chunk 3']
+    >>> [t.get_text() for t in ax.texts][6:10]   # (offset, nbytes) of the 4 entries
+    ['0\\n6', '12\\n6', '6\\n6', '18\\n6']
+    >>> plt.close(ax.figure)
+    """
+    max_labels = as_int("max_labels", max_labels, minimum=0)
+    index = _read_shard_index(array, shard)
+    per_shard = index.chunks_per_shard
+    ny, nx = (1, *per_shard)[-2:]
+    chunk_y, chunk_x = (1, *index.chunk_shape)[-2:]
+    n = ny * nx
+    labels = n <= max_labels
+    colors = _chunk_colors(n)
+    stored = [o != _MISSING for o in index.offsets]
+
+    width = 10.0  # drawing units: the file bar and the index span the whole width
+    # The inner chunks, to the shard's proportions, top left.
+    grid_w = 4.2
+    grid_h = min(max(grid_w * (ny * chunk_y) / (nx * chunk_x), 1.2), 3.6)
+    top = 8.0
+    # The drawing spans x from -0.9 to width + 0.1, y from the file bar to the grid's top.
+    low, high = top - grid_h - 3.5, top + 0.6
+    ax = _new_axes(ax, figsize=(10.0, 10.0 * (high - low) / (width + 1.0) + 0.5))
+    cell_w, cell_h = grid_w / nx, grid_h / ny
+    for k in range(n):
+        i, j = divmod(k, nx)
+        x, y = j * cell_w, top - (i + 1) * cell_h
+        ax.add_patch(Rectangle((x, y), cell_w, cell_h, facecolor=colors[k] if stored[k]
+                               else "white", alpha=0.55 if stored[k] else 1.0,
+                               edgecolor="0.2", hatch=None if stored[k] else "//",
+                               label=f"chunk {k}"))
+        if labels:
+            size = _fmt_bytes(index.nbytes[k]) if stored[k] else "not stored"
+            ax.text(x + cell_w / 2, y + cell_h / 2, f"({i}, {j})\n{size}", ha="center",
+                    va="center", fontsize=8)
+    ax.add_patch(Rectangle((0, top - grid_h), grid_w, grid_h, fill=False, edgecolor="black",
+                           linewidth=2.0))
+    ax.text(grid_w / 2, top + 0.1, f"the shard: {ny} x {nx} inner chunks of "
+            f"{index.chunk_shape}", ha="center", va="bottom", fontsize=9)
+    crc_text = " + 4 bytes of crc32c" if index.checksum is not None else ""
+    summary = (
+        f"one file, {index.key!r}: {index.file_size:,} bytes\n"
+        f"index: {n} entries of 16 bytes (offset, nbytes:\n"
+        f"two {index.byte_order}-endian uint64){crc_text}\n"
+        f"= {index.index_size:,} bytes, at the {index.location} of the file"
+    )
+    ax.text(grid_w + 0.5, top - 0.1, summary, ha="left", va="top", fontsize=9)
+
+    # The index, enlarged: one entry per chunk, then the checksum.
+    strip_y, strip_h = top - grid_h - 1.2, 0.7
+    crc_w = 1.1 if index.checksum is not None else 0.0
+    entry_w = (width - crc_w) / n
+    for k in range(n):
+        x = k * entry_w
+        ax.add_patch(Rectangle((x, strip_y), entry_w, strip_h, facecolor=colors[k]
+                               if stored[k] else "white", alpha=0.55 if stored[k] else 1.0,
+                               edgecolor="0.2", hatch=None if stored[k] else "//",
+                               label=f"entry {k}"))
+        if labels:
+            text = (f"{index.offsets[k]:,}\n{index.nbytes[k]:,}" if stored[k]
+                    else "2**64 - 1\n2**64 - 1")
+            ax.text(x + entry_w / 2, strip_y + strip_h / 2, text, ha="center", va="center",
+                    fontsize=7 if n <= 10 else 6, linespacing=1.6)
+    if labels:
+        ax.text(-0.1, strip_y + strip_h / 2, "offset\nnbytes", ha="right", va="center",
+                fontsize=7, linespacing=1.6)
+    if index.checksum is not None:
+        stored_crc, computed = index.checksum
+        ok = stored_crc == computed
+        ax.add_patch(Rectangle((width - crc_w, strip_y), crc_w, strip_h, facecolor="0.8",
+                               edgecolor="0.2", label="crc32c"))
+        ax.text(width - crc_w / 2, strip_y + strip_h / 2,
+                f"crc32c\n{stored_crc:#010x}\n" + ("matches" if ok else "DOES NOT MATCH"),
+                ha="center", va="center", fontsize=7, color="black" if ok else "red")
+    ax.text(0, strip_y + strip_h + 0.1,
+            "the index (the dark box in the file below), enlarged: one (offset, nbytes) "
+            "entry per chunk, in the order (0, 0), (0, 1), ...",
+            ha="left", va="bottom", fontsize=9)
+
+    # The file to scale; the index is drawn at least a little wide, so that it shows.
+    bar_y, bar_h = strip_y - 1.5, 0.55
+    scale = width / index.file_size
+    ax.add_patch(Rectangle((0, bar_y), width, bar_h, facecolor="white", edgecolor="0.2"))
+    arrows = []
+    for k in range(n):
+        if not stored[k]:
+            continue
+        x, w = index.offsets[k] * scale, index.nbytes[k] * scale
+        ax.add_patch(Rectangle((x, bar_y), w, bar_h, facecolor=colors[k], alpha=0.8,
+                               edgecolor="0.2", linewidth=0.5, label=f"bytes of chunk {k}"))
+        if labels and w >= 0.5:
+            i, j = divmod(k, nx)
+            ax.text(x + w / 2, bar_y + bar_h / 2, f"({i}, {j})", ha="center", va="center",
+                    fontsize=7)
+        arrows.append([((k + 0.5) * entry_w, strip_y), (x, bar_y + bar_h)])
+    ax.add_collection(LineCollection(arrows, colors="0.3", linewidths=0.7))
+    index_w = max(index.index_size * scale, 0.12)
+    at_start = index.location == "start"
+    index_x = 0.0 if at_start else width - index_w
+    ax.add_patch(Rectangle((index_x, bar_y), index_w, bar_h, facecolor="0.15",
+                           edgecolor="0.15", label="index"))
+    ax.text(index_x + index_w / 2, bar_y - 0.1,
+            f"index: the {'first' if at_start else 'last'} {index.index_size:,} bytes",
+            ha="left" if at_start else "right", va="top", fontsize=8)
+    ax.text(width / 2, bar_y - 0.1, "the shard's file, to scale (each arrow: an offset)",
+            ha="center", va="top", fontsize=9)
+    ax.text(0, bar_y - 0.45, "byte 0", ha="left", va="top", fontsize=8)
+    ax.text(width, bar_y - 0.45, f"byte {index.file_size:,}", ha="right", va="top",
+            fontsize=8)
+
+    ax.set_xlim(-0.9, width + 0.1)
+    ax.set_ylim(low, high)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title is None:
+        title = f"shard {index.key!r}: {n} chunks in one file, its index at the {index.location}"
     ax.set_title(title)
     return ax

@@ -15,6 +15,7 @@ from data_helpers.plotting import (
     plot_chunk_grid,
     plot_codec_bytes,
     plot_levels,
+    plot_shard,
     plot_slice,
     plot_tile_stack,
 )
@@ -622,3 +623,209 @@ def test_tile_stack_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         plot_tile_stack(*args, **kwargs)
     assert plt.get_fignums() == []
+
+
+# --------------------------------------------------------------------------- plot_shard
+
+
+def _entries(ax):
+    return [p for p in ax.patches if p.get_label().startswith("entry ")]
+
+
+def _chunk_bytes(ax):
+    return {p.get_label(): p for p in ax.patches if p.get_label().startswith("bytes of")}
+
+
+def _entry_texts(ax, n):
+    """The (offset, nbytes) texts of the n index entries, in order."""
+    boxes = _entries(ax)
+    texts = []
+    for box in boxes:
+        x, y = box.get_xy()
+        centre = (x + box.get_width() / 2, y + box.get_height() / 2)
+        texts += [t.get_text() for t in ax.texts if t.get_position() == centre]
+    assert len(texts) == n
+    return texts
+
+
+def _uncompressed_sharded(path, index_location="end"):
+    data = np.arange(6 * 9, dtype=np.uint16).reshape(6, 9)
+    # (zarr 3.1.6 needs "index_location" in a shards dict: without it, it fails.)
+    z = zarr.create_array(path, shape=data.shape, chunks=(3, 3), dtype=data.dtype,
+                          shards={"shape": (6, 9), "index_location": index_location},
+                          compressors=None)
+    z[:] = data
+    return z, data
+
+
+@pytest.mark.parametrize("location", ["end", "start"])
+def test_shard_draws_the_offsets_and_lengths_its_file_holds(tmp_path, location):
+    z, data = _uncompressed_sharded(tmp_path / "a.zarr", index_location=location)
+    ax = plot_shard(z)
+    assert isinstance(ax, Axes)
+    raw = (tmp_path / "a.zarr" / "c" / "0" / "0").read_bytes()
+    texts = _entry_texts(ax, 6)
+    for k, text in enumerate(texts):
+        offset, nbytes = (int(v.replace(",", "")) for v in text.split("\n"))
+        # Uncompressed: the bytes the entry points at are exactly the chunk's pixels.
+        i, j = divmod(k, 3)
+        assert raw[offset:offset + nbytes] == data[3 * i:3 * i + 3, 3 * j:3 * j + 3].tobytes()
+    # The index (6 x 16 bytes + a 4-byte crc32c) is where the array says, and checks out.
+    index = next(p for p in ax.patches if p.get_label() == "index")
+    assert (index.get_x() == 0) == (location == "start")
+    texts = [t.get_text() for t in ax.texts]
+    assert f"index: the {'first' if location == 'start' else 'last'} 100 bytes" in texts
+    assert any("crc32c" in t and t.endswith("matches") for t in texts)
+    assert ax.get_title() == f"shard 'c/0/0': 6 chunks in one file, its index at the {location}"
+    # Every chunk's bytes are drawn to scale, where its offset puts them.
+    drawn = _chunk_bytes(ax)
+    assert len(drawn) == 6
+    assert sum(p.get_width() for p in drawn.values()) == pytest.approx(10 * 6 * 18 / len(raw))
+
+
+def test_shard_of_a_sharded_stream_has_one_entry_per_tile(tmp_path):
+    from data_helpers.camera import SimulatedCamera
+    from data_helpers.writer import ChunkingProperties, StorageProperties, stream_to_zarr
+
+    storage = StorageProperties(tmp_path / "s.zarr", zarr_version=3, shard_chunks=(3, 2),
+                                compression="blosc-lz4", chunking=ChunkingProperties(32, 18))
+    stream_to_zarr(SimulatedCamera(shape=(96, 54)), storage, 3)
+    ax = plot_shard(zarr.open_array(tmp_path / "s.zarr" / "0", mode="r"))
+    assert len(_entries(ax)) == 6 and len(_chunk_bytes(ax)) == 6
+    assert "the shard: 2 x 3 inner chunks of (3, 1, 18, 32)" in [t.get_text() for t in ax.texts]
+
+
+def test_shard_reads_only_the_index_of_its_file(tmp_path):
+    _uncompressed_sharded(tmp_path / "a.zarr")
+    shard_file = tmp_path / "a.zarr" / "c" / "0" / "0"
+    raw = bytearray(shard_file.read_bytes())
+    raw[:100] = b"\xff" * 100  # ruin the chunks' bytes, keep the index
+    shard_file.write_bytes(bytes(raw))
+    requests = []
+    store = zarr.storage.LocalStore(tmp_path / "a.zarr", read_only=True)
+    get = store.get
+
+    async def recording_get(key, prototype, byte_range=None):
+        requests.append((key, byte_range))
+        return await get(key, prototype, byte_range)
+
+    array = zarr.open_array(store, mode="r")
+    store.get = recording_get  # from here on, only what plot_shard reads
+    plot_shard(array)
+    assert requests == [("c/0/0", zarr.abc.store.SuffixByteRequest(100))]
+
+
+def test_shard_hatches_chunks_that_are_not_stored_and_entries_of_2_64_minus_1(tmp_path):
+    z = zarr.create_array(tmp_path / "a.zarr", shape=(4, 4), chunks=(2, 2), shards=(4, 4),
+                          dtype="uint8")
+    z[:2, :2] = 1  # the other three chunks are all fill value: not stored
+    ax = plot_shard(z)
+    hatched = [p.get_label() for p in ax.patches if p.get_hatch() == "//"]
+    assert hatched == ["chunk 1", "chunk 2", "chunk 3", "entry 1", "entry 2", "entry 3"]
+    assert _entry_texts(ax, 4)[1:] == ["2**64 - 1\n2**64 - 1"] * 3
+    assert list(_chunk_bytes(ax)) == ["bytes of chunk 0"]
+
+
+def test_shard_shows_a_checksum_that_does_not_match(tmp_path):
+    _uncompressed_sharded(tmp_path / "a.zarr")
+    shard_file = tmp_path / "a.zarr" / "c" / "0" / "0"
+    raw = bytearray(shard_file.read_bytes())
+    raw[-1] ^= 0xFF  # damage the stored checksum
+    shard_file.write_bytes(bytes(raw))
+    ax = plot_shard(zarr.open_array(tmp_path / "a.zarr", mode="r"))
+    assert any(t.get_text().endswith("DOES NOT MATCH") for t in ax.texts)
+
+
+def test_shard_reads_big_endian_indexes_and_indexes_without_checksum():
+    from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec
+
+    for index_codecs, order in (([BytesCodec(endian="big"), Crc32cCodec()], "big"),
+                                ([BytesCodec()], "little")):
+        z = zarr.create_array({}, shape=(8, 8), chunks=(8, 8), dtype="uint16",
+                              compressors=None, serializer=ShardingCodec(
+                                  chunk_shape=(4, 4), index_codecs=index_codecs))
+        z[:] = 3
+        ax = plot_shard(z)
+        assert sorted(_entry_texts(ax, 4)) == ["0\n32", "32\n32", "64\n32", "96\n32"]
+        summary = next(t.get_text() for t in ax.texts if t.get_text().startswith("one file"))
+        assert f"two {order}-endian uint64" in summary
+        assert ("crc32c" in summary) == (order == "big")
+
+
+def test_shard_chooses_a_shard_and_labels_only_small_ones():
+    z = zarr.create_array({}, shape=(8, 20), chunks=(1, 1), shards=(4, 5), dtype="uint8")
+    z[:] = 1
+    ax = plot_shard(z, shard=(-1, 3), max_labels=19)  # 20 chunks: no labels
+    assert ax.get_title().startswith("shard 'c/1/3': 20 chunks")
+    assert len(_entries(ax)) == 20
+    assert not [t for t in ax.texts if t.get_text().startswith("(")]
+    ax = plot_shard(z, shard=np.array([1, 3]), max_labels=20)
+    assert len([t for t in ax.texts if t.get_text().startswith("(3, 4)\n")]) == 1
+
+
+def test_crc32c_is_zarrs_checksum():
+    from data_helpers.plotting import _crc32c
+
+    assert _crc32c(b"") == 0
+    assert _crc32c(b"123456789") == 0xE3069283
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs", "error", "match"),
+    [
+        (lambda: np.zeros((4, 4)), {}, TypeError, r"array must be a zarr array with shards"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), dtype="u1"), {}, ValueError,
+         r"array must have shards \(Zarr format 3 with the sharding codec\), got Zarr format 3"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), dtype="u1", zarr_format=2),
+         {}, ValueError, r"got Zarr format 2"),
+        (lambda: zarr.create_array({}, shape=(4, 4, 4), chunks=(2, 2, 2), shards=(4, 4, 4),
+                                   dtype="u1", fill_value=1), {}, ValueError,
+         r"one chunk deep .* hold \(2, 2, 2\) chunks"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {"shard": (2, 0)}, ValueError, r"shard\[0\]=2 must be an integer in \[-2, 2\)"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {"shard": (0,)}, ValueError, r"shard=\(0,\) must hold one position per axis"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {"shard": 0}, TypeError, r"shard=0 must be a sequence of one integer per axis"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {"shard": (0, 0.0)}, TypeError, r"shard\[1\]=0\.0 must be an integer"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {}, ValueError, r"shard=\(0, 0\) is not stored \(no object 'c/0/0' in the store\)"),
+    ],
+)
+def test_shard_rejects_bad_input(make, kwargs, error, match):
+    array = make()
+    with pytest.raises(error, match=match):
+        plot_shard(array, **kwargs)
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.filterwarnings("ignore:Combining a `sharding_indexed` codec:UserWarning")
+def test_shard_checks_max_labels_and_refuses_a_codec_before_sharding():
+    from zarr.codecs import ShardingCodec, TransposeCodec
+
+    z = zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(4, 4), dtype="u1",
+                          fill_value=1)
+    z[:] = 2
+    with pytest.raises(TypeError, match=r"max_labels=1\.5 must be an integer >= 0"):
+        plot_shard(z, max_labels=1.5)
+    transposed = zarr.create_array({}, shape=(4, 4), chunks=(4, 4), dtype="u1",
+                                   filters=[TransposeCodec(order=(1, 0))],
+                                   serializer=ShardingCodec(chunk_shape=(2, 2)))
+    transposed[:] = 2
+    with pytest.raises(ValueError, match=r"sharding codec must be its first codec"):
+        plot_shard(transposed)
+    assert plt.get_fignums() == []
+
+
+def test_shard_index_codecs_other_than_bytes_and_crc32c_are_refused():
+    from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec, TransposeCodec
+
+    from data_helpers.plotting import _index_layout
+
+    assert _index_layout(ShardingCodec(chunk_shape=(2, 2))) == ("little", True)
+    for codecs in ([TransposeCodec(order=(1, 0, 2)), BytesCodec(), Crc32cCodec()],
+                   [BytesCodec(), Crc32cCodec(), Crc32cCodec()]):
+        with pytest.raises(ValueError, match=r"index codecs \[.*\] are not supported: "
+                           r"plot_shard reads indexes encoded with the bytes codec"):
+            _index_layout(ShardingCodec(chunk_shape=(2, 2), index_codecs=codecs))
