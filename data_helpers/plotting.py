@@ -36,6 +36,7 @@ __all__ = [
     "plot_levels",
     "plot_shard",
     "plot_slice",
+    "plot_stream_timeline",
     "plot_tile_stack",
 ]
 
@@ -1263,5 +1264,193 @@ def plot_shard(
     ax.set_axis_off()
     if title is None:
         title = f"shard {index.key!r}: {n} chunks in one file, its index at the {index.location}"
+    ax.set_title(title)
+    return ax
+
+
+# -- plot_stream_timeline -----------------------------------------------------------------
+
+_RECORD_FIELDS = ("frame", "on_disk", "buffered", "chunk_files")
+
+
+def _record_field(record: object, i: int, field: str) -> object:
+    if isinstance(record, Mapping):
+        if field in record:
+            return record[field]
+        if field == "on_disk" and "shape" in record:
+            return cast(Sequence[object], record["shape"])[0]
+    elif hasattr(record, field):
+        return getattr(record, field)
+    raise ValueError(
+        f"records[{i}]={record!r} must have {list(_RECORD_FIELDS)} (as keys or attributes; "
+        "'shape' may stand for 'on_disk'), like data_helpers.writer.StreamRecord"
+    )
+
+
+def _timeline_rows(records: object) -> tuple[list[tuple[int, int, int, int]],
+                                             list[tuple[int, ...] | None]]:
+    """``(frame, on_disk, buffered, chunk_files)`` per record, and its shape if it has one."""
+    if isinstance(records, str | bytes | Mapping) or not _is_list_like(records):
+        raise TypeError(
+            f"records must be a list of records (data_helpers.writer.record_stream's, or "
+            f"dicts with keys {list(_RECORD_FIELDS)}), got {type(records).__name__}"
+        )
+    items = list(cast(Sequence[object], records))
+    if not items:
+        raise ValueError("records must hold at least one record, got an empty sequence")
+    rows: list[tuple[int, int, int, int]] = []
+    shapes: list[tuple[int, ...] | None] = []
+    for i, record in enumerate(items):
+        if not isinstance(record, Mapping) and not hasattr(record, "frame"):
+            raise TypeError(
+                f"records[{i}]={record!r} must be a record with {list(_RECORD_FIELDS)}, "
+                "like data_helpers.writer.StreamRecord, or a dict with those keys"
+            )
+        values = [as_int(f"records[{i}].{field}", _record_field(record, i, field), minimum=0)
+                  for field in _RECORD_FIELDS]
+        frame, on_disk, buffered, files = values
+        if on_disk + buffered > frame + 1:
+            raise ValueError(
+                f"records[{i}] holds {on_disk} frames on disk and {buffered} in memory, "
+                f"more than the {frame + 1} frames 0 to {frame} appended"
+            )
+        if i and frame != rows[-1][0] + 1:
+            raise ValueError(
+                f"records[{i}].frame={frame} must follow records[{i - 1}].frame="
+                f"{rows[-1][0]}: one record per frame, in order"
+            )
+        rows.append((frame, on_disk, buffered, files))
+        shape = (record.get("shape") if isinstance(record, Mapping)
+                 else getattr(record, "shape", None))
+        shapes.append(None if shape is None else tuple(int(n) for n in
+                                                        cast(Sequence[Any], shape)))
+    return rows, shapes
+
+
+def plot_stream_timeline(
+    records: Sequence[Any],
+    *,
+    crash: Sequence[int] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw a streaming writer's life: frames arriving, filling memory, flushed to disk.
+
+    For each frame appended, the frames already on disk (the array's time extent in its
+    metadata document) and those still in the writer's memory, stacked: together they
+    are every frame appended so far. Each flush, where the frames on disk jump by a
+    chunk, is marked with the array's new shape and the number of chunk files. An
+    optional crash point shows what a process killed after some frame really left.
+
+    Parameters
+    ----------
+    records
+        One record per frame, in order, each with ``frame`` (its position in the
+        stream), ``on_disk`` (frames on disk then; a ``shape`` may stand for it, its
+        first entry), ``buffered`` (frames in memory) and ``chunk_files`` (files on
+        disk), as attributes or keys: the list `data_helpers.writer.record_stream`
+        returns, or dicts. With a ``shape``, flushes are labelled with it.
+    crash
+        ``(frame, on_disk)``: a process killed just after appending ``frame`` was found
+        to have left ``on_disk`` frames (an int pair; ``frame`` among the records').
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title. Default: how many frames, flushes and frames per flush.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes: the frames on disk and those in memory are its first two
+        ``patches`` (step areas labelled ``"on disk"`` and ``"in memory"``), one text
+        per flush, and, with ``crash``, a vertical line and its text.
+
+    Raises
+    ------
+    TypeError
+        If ``records`` is not a list of records, or a field or ``crash`` has the wrong
+        type.
+    ValueError
+        If ``records`` is empty, a record lacks a field, holds more frames than were
+        appended or does not follow the one before, or ``crash`` is not a pair for a
+        recorded frame with at most ``frame + 1`` frames on disk.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> records = [{"frame": i, "on_disk": (i + 1) // 4 * 4, "buffered": (i + 1) % 4,
+    ...             "chunk_files": (i + 1) // 4} for i in range(10)]
+    >>> ax = plot_stream_timeline(records, crash=(9, 8))
+    >>> [t.get_text() for t in ax.texts][:2]
+    ['t = 4\\n1 chunk file', 't = 8\\n2 chunk files']
+    >>> ax.patches[0].get_label(), ax.patches[1].get_label()
+    ('on disk', 'in memory')
+    >>> plt.close(ax.figure)
+    """
+    rows, shapes = _timeline_rows(records)
+    first_frame = rows[0][0]
+    if crash is not None:
+        crash_frame, crash_disk = as_ints(
+            "crash", crash, 2, minimum=0,
+            accepted="a (frame, frames on disk) pair of integers >= 0")
+        if not first_frame <= crash_frame <= rows[-1][0]:
+            raise ValueError(
+                f"crash={tuple(crash)!r} must be after a recorded frame, "
+                f"{first_frame} to {rows[-1][0]}"
+            )
+        if crash_disk > crash_frame + 1:
+            raise ValueError(
+                f"crash={tuple(crash)!r} has more frames on disk than the "
+                f"{crash_frame + 1} appended"
+            )
+
+    frames = np.array([r[0] for r in rows])
+    on_disk = np.array([r[1] for r in rows])
+    in_memory = on_disk + np.array([r[2] for r in rows])
+    edges = np.append(frames, frames[-1] + 1)  # record i holds from frame i to frame i + 1
+
+    ax = _new_axes(ax, figsize=(8.0, 4.2))
+    ax.stairs(on_disk, edges, baseline=0, fill=True, color="tab:green", alpha=0.6,
+              label="on disk")
+    ax.stairs(in_memory, edges, baseline=on_disk, fill=True, color="tab:orange", alpha=0.5,
+              label="in memory")
+    ax.stairs(in_memory, edges, color="0.2", linewidth=1.0, label="appended")
+
+    flushes = [i for i in range(len(rows)) if on_disk[i] > (on_disk[i - 1] if i else 0)]
+    top = int(frames[-1]) + 1
+    for i in flushes:
+        files = rows[i][3]
+        shape = shapes[i]
+        what = str(shape) if shape is not None else f"t = {on_disk[i]}"
+        ax.axvline(frames[i], color="tab:green", linestyle=":", linewidth=1.0,
+                   label="flush (at its foot: shape on disk, files)" if i == flushes[0]
+                   else None)
+        # At the foot of the frames on disk it brought, right of the flush.
+        ax.text(frames[i] + 0.3, 0.02 * top,
+                f"{what}\n{files} chunk file{'s' if files != 1 else ''}",
+                fontsize=7, va="bottom", ha="left")
+    if crash is not None:
+        x = crash_frame + 0.5
+        lost = crash_frame + 1 - crash_disk
+        ax.axvline(x, color="tab:red", linewidth=1.5)
+        ax.plot([x], [crash_disk], marker="o", color="tab:red")
+        ax.annotate("", xy=(x, crash_frame + 1), xytext=(x, crash_disk),
+                    arrowprops={"arrowstyle": "<->", "color": "tab:red"})
+        ax.text(x - 0.4, crash_frame + 1 + 0.02 * top,
+                f"killed after frame {crash_frame}: {crash_disk} frames on disk "
+                f"(a valid store),\n{lost} lost with the memory",
+                color="tab:red", fontsize=8, ha="right", va="bottom")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(0, top * 1.18)
+    ax.set_xlabel("frame appended")
+    ax.set_ylabel("frames")
+    ax.legend(loc="upper left", fontsize=8)
+    if title is None:
+        size = f" of {on_disk[flushes[0]]} frames" if flushes and len(set(
+            np.diff([0, *on_disk[flushes]]))) == 1 else ""
+        title = (f"{len(rows)} frame{'s' if len(rows) != 1 else ''} appended, {len(flushes)} "
+                 f"flush{'es' if len(flushes) != 1 else ''}{size}")
     ax.set_title(title)
     return ax

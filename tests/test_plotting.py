@@ -17,6 +17,7 @@ from data_helpers.plotting import (
     plot_levels,
     plot_shard,
     plot_slice,
+    plot_stream_timeline,
     plot_tile_stack,
 )
 
@@ -829,3 +830,95 @@ def test_shard_index_codecs_other_than_bytes_and_crc32c_are_refused():
         with pytest.raises(ValueError, match=r"index codecs \[.*\] are not supported: "
                            r"plot_shard reads indexes encoded with the bytes codec"):
             _index_layout(ShardingCodec(chunk_shape=(2, 2), index_codecs=codecs))
+
+
+# --------------------------------------------------------------------------- plot_stream_timeline
+
+
+def _records(n, per_chunk=4, files_per_chunk=1):
+    return [{"frame": i, "on_disk": (i + 1) // per_chunk * per_chunk,
+             "buffered": (i + 1) % per_chunk,
+             "chunk_files": (i + 1) // per_chunk * files_per_chunk} for i in range(n)]
+
+
+def test_stream_timeline_stacks_frames_on_disk_and_in_memory():
+    ax = plot_stream_timeline(_records(10))
+    assert isinstance(ax, Axes)
+    on_disk, in_memory = ax.patches[:2]
+    assert (on_disk.get_label(), in_memory.get_label()) == ("on disk", "in memory")
+    # The step areas: frames on disk, and on top of them those in memory, frame by frame.
+    stairs = [c for c in ax.get_children() if type(c).__name__ == "StepPatch"]
+    values, edges, baseline = (stairs[0].get_data().values, stairs[0].get_data().edges,
+                               stairs[0].get_data().baseline)
+    assert values.tolist() == [0, 0, 0, 4, 4, 4, 4, 8, 8, 8]
+    assert edges.tolist() == list(range(11)) and baseline == 0
+    top = stairs[1].get_data()
+    assert top.values.tolist() == list(range(1, 11))  # every frame appended so far
+    assert top.baseline.tolist() == values.tolist()
+    assert [t.get_text() for t in ax.texts] == ["t = 4\n1 chunk file", "t = 8\n2 chunk files"]
+    assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [3, 7]
+    assert ax.get_title() == "10 frames appended, 2 flushes of 4 frames"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("frame appended", "frames")
+
+
+def test_stream_timeline_marks_a_crash_and_the_frames_it_lost():
+    ax = plot_stream_timeline(_records(12, files_per_chunk=9), crash=(9, 8), title="life")
+    crash = [line for line in ax.lines if line.get_color() == "tab:red"]
+    assert [line.get_xdata()[0] for line in crash] == [9.5, 9.5]  # the line, the point
+    assert crash[1].get_ydata()[0] == 8
+    assert ("killed after frame 9: 8 frames on disk (a valid store),\n2 lost with the memory"
+            in [t.get_text() for t in ax.texts])
+    assert "8\n18 chunk files" in [t.get_text() for t in ax.texts][1]
+    assert ax.get_title() == "life"
+
+
+def test_stream_timeline_takes_writer_records_and_labels_flushes_with_their_shape(tmp_path):
+    from data_helpers.camera import SimulatedCamera
+    from data_helpers.writer import ChunkingProperties, StorageProperties, record_stream
+
+    chunking = ChunkingProperties(max_bytes_per_chunk=3 * 96 * 54, min_bytes_per_chunk=1)
+    records = record_stream(SimulatedCamera(shape=(96, 54)),
+                            StorageProperties(tmp_path / "a.zarr", chunking=chunking), 7)
+    _, ax = plt.subplots()
+    assert plot_stream_timeline(records, ax=ax) is ax
+    assert [t.get_text() for t in ax.texts] == ["(3, 1, 54, 96)\n1 chunk file",
+                                                "(6, 1, 54, 96)\n2 chunk files"]
+    assert ax.get_title() == "7 frames appended, 2 flushes of 3 frames"
+
+
+def test_stream_timeline_of_a_stream_that_never_flushed_or_started_late():
+    ax = plot_stream_timeline([{"frame": 5, "shape": (0, 1, 4, 4), "buffered": 6,
+                                "chunk_files": 0}])
+    assert len(ax.texts) == 0
+    assert ax.get_title() == "1 frame appended, 0 flushes"
+
+
+REC = {"frame": 0, "on_disk": 0, "buffered": 1, "chunk_files": 0}
+
+
+@pytest.mark.parametrize(
+    ("records", "kwargs", "error", "match"),
+    [
+        ([], {}, ValueError, r"records must hold at least one record"),
+        (REC, {}, TypeError, r"records must be a list of records"),
+        ("abc", {}, TypeError, r"records must be a list of records"),
+        ([3], {}, TypeError, r"records\[0\]=3 must be a record with \['frame', 'on_disk'"),
+        ([{"frame": 0, "buffered": 1, "chunk_files": 0}], {}, ValueError,
+         r"records\[0\]=.* must have \['frame', 'on_disk', 'buffered', 'chunk_files'\]"),
+        ([{**REC, "buffered": -1}], {}, ValueError, r"records\[0\]\.buffered=-1 must be an"),
+        ([{**REC, "buffered": 1.0}], {}, TypeError, r"records\[0\]\.buffered=1\.0 must be an"),
+        ([{**REC, "on_disk": 1}], {}, ValueError,
+         r"records\[0\] holds 1 frames on disk and 1 in memory, more than the 1 frames"),
+        ([REC, {**REC, "frame": 2}], {}, ValueError,
+         r"records\[1\]\.frame=2 must follow records\[0\]\.frame=0"),
+        ([REC], {"crash": (1, 0)}, ValueError, r"crash=\(1, 0\) must be after a recorded frame"),
+        ([REC], {"crash": (0, 2)}, ValueError, r"crash=\(0, 2\) has more frames on disk"),
+        ([REC], {"crash": (0,)}, ValueError, r"crash=\(0,\) must be a \(frame, frames on disk\)"),
+        ([REC], {"crash": 0}, TypeError, r"crash=0 must be a \(frame, frames on disk\)"),
+        ([REC], {"ax": 1}, TypeError, r"ax must be a matplotlib Axes"),
+    ],
+)
+def test_stream_timeline_rejects_bad_input(records, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_stream_timeline(records, **kwargs)
+    assert plt.get_fignums() == []
