@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
+import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,7 @@ __all__ = [
     "plot_slice",
     "plot_stream_timeline",
     "plot_tile_stack",
+    "plot_to_scale",
 ]
 
 
@@ -393,7 +395,7 @@ def plot_levels(
     titles: Sequence[str] | None = None,
     axes: Sequence[Axes] | None = None,
     cmap: str = "gray",
-    panel_size: float = 3.0,
+    panel_size: float = 4.0,
     max_display: int = 1024,
     **imshow_kwargs: Any,
 ) -> Figure:
@@ -1454,3 +1456,340 @@ def plot_stream_timeline(
                  f"flush{'es' if len(flushes) != 1 else ''}{size}")
     ax.set_title(title)
     return ax
+
+
+# -- plot_to_scale ------------------------------------------------------------------------
+
+
+class _Placed(NamedTuple):
+    """An image and where its pixels are, in micrometres."""
+
+    array: Any
+    height: int
+    width: int
+    size: tuple[float, float]  # (y, x) of a pixel
+    origin: tuple[float, float]  # (y, x) of the centre of pixel (0, 0)
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """``(left, right, bottom, top)`` for imshow, y growing downwards."""
+        (sy, sx), (ty, tx) = self.size, self.origin
+        return (tx - sx / 2, tx + (self.width - 0.5) * sx,
+                ty + (self.height - 0.5) * sy, ty - sy / 2)
+
+    def pixels(self, axis: int, low: float, high: float) -> tuple[int, int]:
+        """The pixels along ``axis`` (0: y, 1: x) whose area meets ``[low, high]``."""
+        size, origin = self.size[axis], self.origin[axis]
+        n = self.height if axis == 0 else self.width
+        first = max(0, math.floor((low - origin) / size + 0.5))
+        last = min(n, math.ceil((high - origin) / size + 0.5))
+        return first, last
+
+    def key(self, rows: slice | int, cols: slice) -> tuple[int | slice, ...]:
+        """Index of rows and columns of the middle plane of the leading axes."""
+        return (*_middle_plane_key(self.array.shape)[:-2], rows, cols)
+
+
+def _um_pair(name: str, value: object, *, positive: bool) -> tuple[float, float]:
+    """One number (for y and x) or a (y, x) pair, in micrometres."""
+    accepted = ("a number > 0 or a (y, x) pair of numbers > 0, in micrometres" if positive
+                else "a (y, x) pair of finite numbers, in micrometres")
+    if _is_list_like(value):
+        items = list(cast(Sequence[object], value))
+        if len(items) != 2:
+            raise ValueError(f"{name}={value!r} must be {accepted}")
+        y, x = (as_float(f"{name}[{k}]", v, positive=positive, accepted=accepted)
+                for k, v in enumerate(items))
+        return y, x
+    if not positive:
+        raise TypeError(f"{name}={value!r} must be {accepted}")
+    size = as_float(name, value, positive=True, accepted=accepted)
+    return size, size
+
+
+def _place(images: object, pixel_sizes_um: object, translations_um: object) -> list[_Placed]:
+    if isinstance(images, str | bytes | Mapping) or not isinstance(images, Sequence):
+        # (An array is refused: its rows are not images.)
+        raise TypeError(f"images must be a list of array-likes, got {type(images)!r}")
+    arrays = [_as_array_like(image, f"images[{i}]")
+              for i, image in enumerate(cast(Sequence[object], images))]
+    if not arrays:
+        raise ValueError("images must hold at least one array, got an empty sequence")
+    n = len(arrays)
+    for i, array in enumerate(arrays):
+        if len(array.shape) < 2:
+            raise ValueError(
+                f"images[{i}] must have at least 2 dimensions, got shape {tuple(array.shape)}"
+            )
+        _check_drawable(f"images[{i}]", tuple(array.shape))
+    for name, value in (("pixel_sizes_um", pixel_sizes_um), ("translations_um", translations_um)):
+        if value is None and name == "translations_um":
+            continue
+        if isinstance(value, str) or not _is_list_like(value):
+            raise TypeError(f"{name}={value!r} must be a list with one entry per image ({n})")
+        if len(cast(Sequence[object], value)) != n:
+            raise ValueError(f"{name}={value!r} must hold one entry per image ({n})")
+    sizes = [_um_pair(f"pixel_sizes_um[{i}]", v, positive=True)
+             for i, v in enumerate(cast(Sequence[object], pixel_sizes_um))]
+    origins = ([(0.0, 0.0)] * n if translations_um is None else
+               [_um_pair(f"translations_um[{i}]", v, positive=False)
+                for i, v in enumerate(cast(Sequence[object], translations_um))])
+    return [_Placed(a, int(a.shape[-2]), int(a.shape[-1]), size, origin)
+            for a, size, origin in zip(arrays, sizes, origins, strict=True)]
+
+
+def _zoom_region(zoom_um: object) -> tuple[tuple[float, float], tuple[float, float]]:
+    accepted = "((y0, y1), (x0, x1)) with y0 < y1 and x0 < x1, in micrometres"
+    if not _is_list_like(zoom_um):
+        raise TypeError(f"zoom_um={zoom_um!r} must be {accepted}")
+    ranges = list(cast(Sequence[object], zoom_um))
+    if len(ranges) != 2 or not all(_is_list_like(r) for r in ranges):
+        raise ValueError(f"zoom_um={zoom_um!r} must be {accepted}")
+    bounds = []
+    for axis, r in zip("yx", ranges, strict=True):
+        pair = list(cast(Sequence[object], r))
+        if len(pair) != 2:
+            raise ValueError(f"zoom_um={zoom_um!r} must be {accepted}")
+        low, high = (as_float(f"zoom_um ({axis})", v, accepted=accepted) for v in pair)
+        if not low < high:
+            raise ValueError(f"zoom_um={zoom_um!r} must be {accepted}")
+        bounds.append((low, high))
+    return bounds[0], bounds[1]
+
+
+def _pixel_axes(ax: Axes, placed: _Placed, *, y: bool = True,
+                label: str = "x (pixels)") -> None:
+    """Secondary axes, top (and right), in this image's pixels."""
+    (sy, sx), (ty, tx) = placed.size, placed.origin
+
+    def to_pixels(size: float, origin: float) -> tuple[Any, Any]:
+        # (Any: matplotlib passes floats and numpy arrays of them.)
+        def forward(um: Any) -> Any:
+            return (um - origin) / size
+
+        def inverse(pixel: Any) -> Any:
+            return pixel * size + origin
+
+        return forward, inverse
+
+    top = ax.secondary_xaxis("top", functions=to_pixels(sx, tx))
+    top.set_xlabel(label, fontsize=8)
+    top.tick_params(labelsize=7)
+    if y:
+        right = ax.secondary_yaxis("right", functions=to_pixels(sy, ty))
+        right.set_ylabel("y (pixels)", fontsize=8)
+        right.tick_params(labelsize=7)
+
+
+def plot_to_scale(
+    images: Sequence[Any],
+    pixel_sizes_um: Sequence[float | Sequence[float]],
+    *,
+    translations_um: Sequence[Sequence[float]] | None = None,
+    titles: Sequence[str] | None = None,
+    zoom_um: Sequence[Sequence[float]] | None = None,
+    profile: bool = True,
+    cmap: str = "gray",
+    interpolation: str = "nearest",
+    panel_size: float = 4.0,
+    max_display: int = 1024,
+    **imshow_kwargs: Any,
+) -> Figure:
+    """Show images of different pixel sizes where they are, in micrometres.
+
+    Each image is drawn over the area its pixels cover, from its pixel size and the
+    position of its first pixel (a level's ``scale`` and ``translation`` in the
+    OME-Zarr metadata), so the levels of a pyramid line up. Axes are in micrometres
+    (bottom, left) and in the image's own pixels (top, right). Optional rows:
+
+    * a zoom on ``zoom_um``, where each image's pixels are large enough to see;
+    * a line profile: the pixels of every image along one row, through the middle of
+      the zoom (or of the first image), across its width, drawn as steps, one per
+      pixel, so frames can be compared value by value and pixel sizes seen.
+
+    A note on moiré: drawn pixel by pixel (``interpolation="nearest"``, as here by
+    default and in `plot_levels`), an image that has more pixels than its panel has
+    screen pixels loses some of them at a regular rhythm; on a fine periodic pattern
+    that rhythm beats with the pattern, and bands appear that are not in the data. The
+    zoom, where every pixel covers several screen pixels, shows the data as it is;
+    ``interpolation="antialiased"`` smooths the bands away.
+
+    Parameters
+    ----------
+    images
+        2D array-likes (nD ones are shown at the middle of every leading axis).
+        Only what is drawn is read: a strided view, the zoom's pixels, one row.
+    pixel_sizes_um
+        One pixel size per image, in micrometres: a number, or a ``(y, x)`` pair
+        (e.g. a level's ``scale[-2:]``).
+    translations_um
+        The position of the centre of each image's first pixel, a ``(y, x)`` pair in
+        micrometres (a level's ``translation[-2:]``). Default: ``(0, 0)`` for every
+        image.
+    titles
+        One title per image. Default: its shape and pixel size.
+    zoom_um
+        ``((y0, y1), (x0, x1))``, the region to enlarge, in micrometres. Default: no
+        zoom row.
+    profile
+        Draw the line profile (True or False).
+    cmap
+        Matplotlib colormap.
+    interpolation
+        How the whole images are drawn (one of matplotlib's interpolation names); the
+        zoom is always drawn pixel by pixel.
+    panel_size
+        Width (inches, a finite number > 0) of each panel.
+    max_display
+        Largest number of pixels read along a side of a whole image (an integer >= 1).
+    **imshow_kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow`. Default contrast: that of the
+        first image, for all.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure: one panel per image, then (with ``zoom_um``) one zoomed panel per
+        image, then (with ``profile``) the profile, each with its secondary axes.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (images or sizes that are not lists, a size
+        that is not a number or a pair, a flag that is not True or False).
+    ValueError
+        If an argument has a wrong value (no images, an image with fewer than 2
+        dimensions or an empty axis, sizes or titles not one per image, a size that is
+        not > 0, a zoom that is not two increasing ranges or misses an image, an
+        unknown interpolation).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fine = np.arange(64.0).reshape(8, 8)
+    >>> coarse = fine.reshape(2, 4, 2, 4).mean(axis=(1, 3))          # 4 x 4 pixels each
+    >>> fig = plot_to_scale([fine, coarse], [1.0, 4.0], translations_um=[(0, 0), (1.5, 1.5)],
+    ...                     zoom_um=((0, 4), (0, 4)))
+    >>> [ax.images[0].get_extent() for ax in fig.axes[:2]]    # the same area
+    [[-0.5, 7.5, 7.5, -0.5], [-0.5, 7.5, 7.5, -0.5]]
+    >>> fig.axes[-1].get_title()
+    'profile along y = 2 µm'
+    >>> plt.close(fig)
+    """
+    placed = _place(images, pixel_sizes_um, translations_um)
+    n = len(placed)
+    if titles is None:
+        titles = [f"{tuple(p.array.shape)}, pixels of "
+                  + (f"{p.size[1]:g} µm" if p.size[0] == p.size[1]
+                     else f"{p.size[0]:g} x {p.size[1]:g} µm") for p in placed]
+    elif not _is_list_like(titles):
+        raise TypeError(f"titles={titles!r} must be a list of one title per image ({n})")
+    elif len(titles) != n:
+        raise ValueError(f"titles={titles!r} must hold one title per image ({n})")
+    zoom = None if zoom_um is None else _zoom_region(zoom_um)
+    profile = as_bool("profile", profile)
+    if not isinstance(interpolation, str):
+        raise TypeError(f"interpolation={interpolation!r} must be one of matplotlib's "
+                        "interpolation names, e.g. 'nearest' or 'antialiased'")
+    if interpolation not in matplotlib.image.interpolations_names:
+        raise ValueError(f"interpolation={interpolation!r} must be one of "
+                         f"{sorted(matplotlib.image.interpolations_names)}")
+    panel_size = as_float("panel_size", panel_size, positive=True)
+    max_display = _max_display(max_display)
+
+    first = placed[0]
+    left, right, bottom, top = first.extent()
+    if zoom is not None:
+        (zy0, zy1), (zx0, zx1) = zoom
+        for i, p in enumerate(placed):
+            rows, cols = p.pixels(0, zy0, zy1), p.pixels(1, zx0, zx1)
+            if rows[0] >= rows[1] or cols[0] >= cols[1]:
+                raise ValueError(f"zoom_um={zoom_um!r} holds no pixel of images[{i}]")
+        line_y, line_x = (zy0 + zy1) / 2, (zx0, zx1)
+    else:
+        line_y, line_x = (top + bottom) / 2, (left, right)
+    if profile:
+        for i, p in enumerate(placed):
+            row = round((line_y - p.origin[0]) / p.size[0])
+            if not 0 <= row < p.height:
+                raise ValueError(
+                    f"the profile row, y = {line_y:g} µm, is outside images[{i}]"
+                )
+
+    # Only now, with every argument known to be good, may a figure be made.
+    aspect = (bottom - top) / (right - left)
+    layout: list[Any] = [[f"full {i}" for i in range(n)]]
+    heights = [panel_size * aspect]
+    if zoom is not None:
+        layout.append([f"zoom {i}" for i in range(n)])
+        heights.append(panel_size * (zy1 - zy0) / (zx1 - zx0))
+    if profile:
+        layout.append(["profile"] * n)
+        heights.append(2.2)
+    fig: Figure
+    fig, axes = plt.subplot_mosaic(
+        layout, figsize=(panel_size * n + 0.8, sum(heights) + 1.0 * len(heights)),
+        height_ratios=heights, layout="constrained",
+    )
+
+    planes = [np.asarray(p.array[_strided_plane_key(p.array.shape, max_display)])
+              for p in placed]
+    imshow_kwargs.setdefault("vmin", float(np.nanmin(planes[0])))
+    imshow_kwargs.setdefault("vmax", float(np.nanmax(planes[0])))
+    for i, (p, plane, title) in enumerate(zip(placed, planes, titles, strict=True)):
+        ax = axes[f"full {i}"]
+        ax.imshow(plane, cmap=cmap, extent=p.extent(), interpolation=interpolation,
+                  **imshow_kwargs)
+        ax.set_xlim(left, right)
+        ax.set_ylim(bottom, top)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("x (µm)", fontsize=8)
+        ax.set_ylabel("y (µm)" if i == 0 else "", fontsize=8)
+        ax.tick_params(labelsize=7)
+        _pixel_axes(ax, p)
+        if zoom is not None:
+            ax.add_patch(Rectangle((zx0, zy0), zx1 - zx0, zy1 - zy0, fill=False,
+                                   edgecolor="tab:orange", linewidth=1.5))
+        if profile:
+            ax.plot(line_x, [line_y, line_y], color="tab:cyan", linewidth=1.0,
+                    linestyle="--")
+    if zoom is not None:
+        for i, p in enumerate(placed):
+            ax = axes[f"zoom {i}"]
+            (r0, r1), (c0, c1) = p.pixels(0, zy0, zy1), p.pixels(1, zx0, zx1)
+            crop = np.asarray(p.array[p.key(slice(r0, r1), slice(c0, c1))])
+            (sy, sx), (ty, tx) = p.size, p.origin
+            extent = (tx + (c0 - 0.5) * sx, tx + (c1 - 0.5) * sx,
+                      ty + (r1 - 0.5) * sy, ty + (r0 - 0.5) * sy)
+            kwargs = {**imshow_kwargs, "interpolation": "nearest"}
+            ax.imshow(crop, cmap=cmap, extent=extent, **kwargs)
+            ax.set_xlim(zx0, zx1)
+            ax.set_ylim(zy1, zy0)
+            ax.set_title(f"zoom: {(zx1 - zx0) / sx:g} x {(zy1 - zy0) / sy:g} of its pixels",
+                         fontsize=9)
+            ax.set_xlabel("x (µm)", fontsize=8)
+            ax.set_ylabel("y (µm)" if i == 0 else "", fontsize=8)
+            ax.tick_params(labelsize=7)
+            _pixel_axes(ax, p)
+            for spine in ax.spines.values():
+                spine.set_edgecolor("tab:orange")
+            if profile:
+                ax.axhline(line_y, color="tab:cyan", linewidth=1.0, linestyle="--")
+    if profile:
+        ax = axes["profile"]
+        for p, title in zip(placed, titles, strict=True):
+            row = round((line_y - p.origin[0]) / p.size[0])
+            c0, c1 = p.pixels(1, *line_x)
+            values = np.asarray(p.array[p.key(row, slice(c0, c1))], dtype=float)
+            x = p.origin[1] + np.arange(c0, c1) * p.size[1]
+            ax.plot(x, values, drawstyle="steps-mid", label=title, linewidth=1.2)
+        ax.set_xlim(*line_x)
+        ax.set_xlabel("x (µm)", fontsize=8)
+        ax.set_ylabel("pixel value", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_title(f"profile along y = {line_y:g} µm", fontsize=9)
+        ax.set_ylim(top=ax.get_ylim()[1] + 0.3 * np.ptp(ax.get_ylim()))  # room: legend
+        ax.legend(fontsize=7, loc="upper center", ncols=n)
+        _pixel_axes(ax, first, y=False, label=f"x (pixels of {titles[0]})")
+    return fig

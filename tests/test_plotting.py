@@ -19,6 +19,7 @@ from data_helpers.plotting import (
     plot_slice,
     plot_stream_timeline,
     plot_tile_stack,
+    plot_to_scale,
 )
 
 # No windows: draw off screen (switching is allowed while no figure is open).
@@ -921,4 +922,134 @@ REC = {"frame": 0, "on_disk": 0, "buffered": 1, "chunk_files": 0}
 def test_stream_timeline_rejects_bad_input(records, kwargs, error, match):
     with pytest.raises(error, match=match):
         plot_stream_timeline(records, **kwargs)
+    assert plt.get_fignums() == []
+
+
+# --------------------------------------------------------------------------- plot_to_scale
+
+
+def _levels_of(image):
+    """Level 0 and its 4 x 4 means (a level 2), with the metadata a mean pyramid has."""
+    h, w = image.shape
+    coarse = image.reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3))
+    return [image, coarse], [(1.0, 1.0), (4.0, 4.0)], [(0.0, 0.0), (1.5, 1.5)]
+
+
+def test_to_scale_puts_every_image_over_the_same_area_with_um_and_pixel_axes():
+    images, sizes, shifts = _levels_of(np.arange(16 * 32, dtype=float).reshape(16, 32))
+    fig = plot_to_scale(images, sizes, translations_um=shifts, profile=False)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2  # one panel per image, no zoom, no profile
+    for ax, image in zip(fig.axes, images, strict=True):
+        (shown,) = ax.images
+        np.testing.assert_array_equal(shown.get_array(), image)
+        assert shown.get_extent() == [-0.5, 31.5, 15.5, -0.5]
+        assert shown.get_clim() == (0.0, float(images[0].max()))  # level 0's contrast
+        assert shown.get_interpolation() == "nearest"
+        assert (ax.get_xlabel(), ax.get_xlim(), ax.get_ylim()) == (
+            "x (µm)", (-0.5, 31.5), (15.5, -0.5))
+        top, right = ax.child_axes  # the image's own pixels
+        assert (top.get_xlabel(), right.get_ylabel()) == ("x (pixels)", "y (pixels)")
+    assert [ax.get_title() for ax in fig.axes] == ["(16, 32), pixels of 1 µm",
+                                                    "(4, 8), pixels of 4 µm"]
+    # The pixel axes convert micrometres to each image's pixels: 31.5 µm is pixel 7.5 of
+    # level 2 (its first pixel's centre at 1.5 µm, 4 µm per pixel).
+    top = fig.axes[1].child_axes[0]
+    forward = top._functions[0]
+    assert forward(31.5) == 7.5 and forward(1.5) == 0
+
+
+def test_to_scale_zooms_reading_only_the_zoom_and_draws_the_profile_through_it():
+    image = np.arange(16 * 32, dtype=float).reshape(16, 32)
+    images, sizes, shifts = _levels_of(image)
+    recording = RecordingArray(images[0])
+    fig = plot_to_scale([recording, images[1]], sizes, translations_um=shifts,
+                        zoom_um=((0, 8), (4, 12)), titles=["fine", "coarse"])
+    full, _, zoom_fine, zoom_coarse, profile = fig.axes
+    # Read: the whole (not strided: small), the zoom's pixels, one row for the profile.
+    # The pixels read are those whose area meets the zoom: pixel 12 covers 11.5..12.5 µm.
+    assert recording.keys == [(slice(None, None, 1), slice(None, None, 1)),
+                              (slice(0, 9), slice(4, 13)), (4, slice(4, 13))]
+    np.testing.assert_array_equal(zoom_fine.images[0].get_array(), image[0:9, 4:13])
+    assert (zoom_fine.get_xlim(), zoom_fine.get_ylim()) == ((4.0, 12.0), (8.0, 0.0))
+    assert zoom_fine.get_title() == "zoom: 8 x 8 of its pixels"
+    # Level 2's pixels that meet x 4..12 and y 0..8 µm (pixel c covers 4c - 0.5 to
+    # 4c + 3.5 µm): columns 1 to 3, rows 0 to 2.
+    np.testing.assert_array_equal(zoom_coarse.images[0].get_array(), images[1][0:3, 1:4])
+    assert zoom_coarse.images[0].get_extent() == [3.5, 15.5, 11.5, -0.5]
+    assert zoom_coarse.get_title() == "zoom: 2 x 2 of its pixels"
+    assert zoom_coarse.images[0].get_interpolation() == "nearest"
+    # The zoom's outline on the whole image.
+    (box,) = full.patches
+    assert (box.get_xy(), box.get_width(), box.get_height()) == ((4, 0), 8, 8)
+    # The profile: row y = 4 µm of each image, one step per pixel, at the pixels' centres.
+    fine_line, coarse_line = profile.lines
+    np.testing.assert_array_equal(fine_line.get_xdata(), np.arange(4, 13))
+    np.testing.assert_array_equal(fine_line.get_ydata(), image[4, 4:13])
+    np.testing.assert_array_equal(coarse_line.get_xdata(), [5.5, 9.5, 13.5])
+    np.testing.assert_array_equal(coarse_line.get_ydata(), images[1][1, 1:4])
+    assert fine_line.get_drawstyle() == "steps-mid"
+    assert [t.get_text() for t in profile.get_legend().get_texts()] == ["fine", "coarse"]
+    assert profile.get_title() == "profile along y = 4 µm"
+    assert profile.child_axes[0].get_xlabel() == "x (pixels of fine)"
+
+
+def test_to_scale_takes_nd_levels_pairs_of_sizes_and_strides_large_images():
+    volume = np.arange(3 * 1 * 40 * 3000, dtype=np.uint16).reshape(3, 1, 40, 3000)
+    fig = plot_to_scale([volume], [(2.0, 0.5)], max_display=500, interpolation="antialiased",
+                        vmin=0, vmax=10)
+    (shown,) = fig.axes[0].images
+    assert shown.get_array().shape == (7, 500)  # the middle plane, stride 6
+    np.testing.assert_array_equal(shown.get_array(), volume[1, 0, ::6, ::6])
+    assert shown.get_extent() == [-0.25, 1499.75, 79.0, -1.0]
+    assert (shown.get_interpolation(), shown.get_clim()) == ("antialiased", (0, 10))
+    assert fig.axes[0].get_title() == "(3, 1, 40, 3000), pixels of 2 x 0.5 µm"
+    profile = fig.axes[-1]
+    assert profile.get_title() == "profile along y = 39 µm"  # the middle of the image
+    np.testing.assert_array_equal(profile.lines[0].get_ydata(), volume[1, 0, 20, :])
+
+
+IMG = np.zeros((8, 8))
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (([], []), {}, ValueError, r"images must hold at least one array"),
+        ((IMG, [1.0]), {}, TypeError, r"images must be a list of array-likes"),
+        (([np.zeros(8)], [1.0]), {}, ValueError, r"images\[0\] must have at least 2 dim"),
+        (([np.zeros((0, 8))], [1.0]), {}, ValueError, r"images\[0\] must have at least one"),
+        (([IMG], 1.0), {}, TypeError, r"pixel_sizes_um=1\.0 must be a list with one entry"),
+        (([IMG], [1.0, 2.0]), {}, ValueError, r"pixel_sizes_um=\[1\.0, 2\.0\] must hold one"),
+        (([IMG], [0.0]), {}, ValueError, r"pixel_sizes_um\[0\]=0\.0 must be a number > 0 or"),
+        (([IMG], ["1"]), {}, TypeError, r"pixel_sizes_um\[0\]='1' must be a number > 0"),
+        (([IMG], [(1.0, 2.0, 3.0)]), {}, ValueError, r"pixel_sizes_um\[0\]=\(1\.0, 2\.0, 3"),
+        (([IMG], [(1.0, -2.0)]), {}, ValueError, r"pixel_sizes_um\[0\]\[1\]=-2\.0 must be"),
+        (([IMG], [1.0]), {"translations_um": [0.0]}, TypeError,
+         r"translations_um\[0\]=0\.0 must be a \(y, x\) pair of finite numbers"),
+        (([IMG], [1.0]), {"translations_um": [(0, 0), (0, 0)]}, ValueError,
+         r"translations_um=.* must hold one entry per image \(1\)"),
+        (([IMG], [1.0]), {"translations_um": [(0, float("nan"))]}, ValueError,
+         r"translations_um\[0\]\[1\]=nan must be"),
+        (([IMG], [1.0]), {"titles": ["a", "b"]}, ValueError, r"titles=.* must hold one title"),
+        (([IMG], [1.0]), {"titles": "a"}, TypeError, r"titles='a' must be a list"),
+        (([IMG], [1.0]), {"zoom_um": (0, 4)}, ValueError, r"zoom_um=\(0, 4\) must be \(\(y0"),
+        (([IMG], [1.0]), {"zoom_um": 4}, TypeError, r"zoom_um=4 must be \(\(y0, y1\)"),
+        (([IMG], [1.0]), {"zoom_um": ((4, 0), (0, 4))}, ValueError, r"with y0 < y1"),
+        (([IMG], [1.0]), {"zoom_um": ((0, 4), (0, "4"))}, TypeError, r"zoom_um \(x\)='4'"),
+        (([IMG], [1.0]), {"zoom_um": ((20, 30), (0, 4))}, ValueError,
+         r"zoom_um=.* holds no pixel of images\[0\]"),
+        (([IMG, IMG], [1.0, 1.0]), {"translations_um": [(0, 0), (100, 0)]}, ValueError,
+         r"the profile row, y = 3\.5 µm, is outside images\[1\]"),
+        (([IMG], [1.0]), {"profile": "yes"}, TypeError, r"profile='yes' must be True or"),
+        (([IMG], [1.0]), {"interpolation": "smooth"}, ValueError,
+         r"interpolation='smooth' must be one of \['antialiased'"),
+        (([IMG], [1.0]), {"interpolation": None}, TypeError, r"interpolation=None must be"),
+        (([IMG], [1.0]), {"panel_size": 0}, ValueError, r"panel_size=0 must be a finite"),
+        (([IMG], [1.0]), {"max_display": 0}, ValueError, r"max_display=0 must be an integer"),
+    ],
+)
+def test_to_scale_rejects_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_to_scale(*args, **kwargs)
     assert plt.get_fignums() == []
