@@ -810,7 +810,7 @@ def plot_tile_stack(
     ax = _new_axes(ax, figsize=(8.0, 5.2))
     shown, depths, skipped = _stack_positions(per_chunk, max_planes, show_next)
     # Oblique projection: a frame is seen face on; time runs up and to the right, into
-    # the page, one plane every `step` pixels (the stack is about half a frame deep).
+    # the page, one plane every `step` pixels (the stack is 0.7 frame heights deep).
     angle = math.radians(35)
     step = 0.7 * height / max(depths[-1], 1.0)
     offset = (step * math.cos(angle), step * math.sin(angle))
@@ -835,7 +835,7 @@ def plot_tile_stack(
                                edgecolor="0.25", linewidth=0.8, zorder=z,
                                label=f"frame {frame}"))
         if pixels is not None:
-            # Smoothed when shrunk: fine rings drawn pixel by pixel would show a moire.
+            # Smoothed when shrunk: fine rings drawn pixel by pixel would show a moiré.
             ax.imshow(pixels, cmap=cmap, extent=(left, right, bottom, top), zorder=z + 1,
                       interpolation="antialiased", alpha=1.0 if in_chunk else 0.45)
         lines = [[corner(depth, x, 0), corner(depth, x, height)] for x in x_edges[1:-1]]
@@ -868,8 +868,8 @@ def plot_tile_stack(
         count += f" = {_fmt_bytes(per_chunk * tile_h * tile_w * item_size)}"
     frames_text = (f"frames 0 to {per_chunk - 1}" if per_chunk > 1 else "frame 0")
     note = f"one chunk: tile ({row}, {col}) of {frames_text}\n{count}"
-    top_x, top_y = corner(last, (x0 + x1) / 2, y0)
-    ax.annotate(note, xy=(top_x, top_y), xytext=(0, top_y + 0.08 * height),
+    full_right, full_top = corner(depths[-1], width, 0)
+    ax.annotate(note, xy=corner(last, (x0 + x1) / 2, y0), xytext=(0, full_top + 0.06 * height),
                 fontsize=9, color=color, ha="left", va="bottom",
                 arrowprops={"arrowstyle": "->", "color": color}, zorder=1002)
 
@@ -902,7 +902,6 @@ def plot_tile_stack(
                 arrowprops=arrow)
     ax.text(-0.04 * width, -0.33 * height, "y", ha="center", va="top", fontsize=9)
 
-    full_right, full_top = corner(depths[-1], width, 0)
     ax.set_xlim(-0.08 * width, max(full_right, end[0]) + 0.1 * width)
     ax.set_ylim(below - 0.06 * height, full_top + 0.3 * height)
     ax.set_aspect("equal")
