@@ -1788,7 +1788,8 @@ def plot_to_scale(
         ax.set_ylabel("pixel value", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_title(f"profile along y = {line_y:g} µm", fontsize=9)
-        ax.set_ylim(top=ax.get_ylim()[1] + 0.3 * np.ptp(ax.get_ylim()))  # room: legend
-        ax.legend(fontsize=7, loc="upper center", ncols=n)
+        # Below the figure: inside the axes it would hide the curves.
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=n,
+                   fontsize=8)
         _pixel_axes(ax, first, y=False, label=f"x (pixels of {titles[0]})")
     return fig

@@ -989,7 +989,8 @@ def test_to_scale_zooms_reading_only_the_zoom_and_draws_the_profile_through_it()
     np.testing.assert_array_equal(coarse_line.get_xdata(), [5.5, 9.5, 13.5])
     np.testing.assert_array_equal(coarse_line.get_ydata(), images[1][1, 1:4])
     assert fine_line.get_drawstyle() == "steps-mid"
-    assert [t.get_text() for t in profile.get_legend().get_texts()] == ["fine", "coarse"]
+    (legend,) = fig.legends  # below the figure, not over the curves
+    assert [t.get_text() for t in legend.get_texts()] == ["fine", "coarse"]
     assert profile.get_title() == "profile along y = 4 µm"
     assert profile.child_axes[0].get_xlabel() == "x (pixels of fine)"
 
