@@ -1,12 +1,13 @@
 """Matplotlib figures used by the chapters.
 
-Every function takes any array-like: numpy, zarr or dask arrays. They read only what
-they draw (one plane of a volume, a strided view of a large image), so they work on
-arrays far bigger than memory. Single-panel functions take an optional ``ax=`` and
-return the :class:`~matplotlib.axes.Axes` they drew on; :func:`plot_levels` returns
-the :class:`~matplotlib.figure.Figure`. Nothing calls ``plt.show()``: in a notebook the
-figure appears at the end of the cell, in a script call ``plt.show()`` or
-``fig.savefig(...)`` yourself.
+Every function that draws pixels takes any array-like: numpy, zarr or dask arrays. They
+read only what they draw (one plane of a volume, a strided view of a large image), so
+they work on arrays far bigger than memory; :func:`plot_shard` reads only a shard's
+index from its file. Single-panel functions take an optional ``ax=`` and return the
+:class:`~matplotlib.axes.Axes` they drew on; :func:`plot_levels` and
+:func:`plot_to_scale` return the :class:`~matplotlib.figure.Figure`. Nothing calls
+``plt.show()``: in a notebook the figure appears at the end of the cell, in a script
+call ``plt.show()`` or ``fig.savefig(...)`` yourself.
 """
 
 from __future__ import annotations
