@@ -1,27 +1,36 @@
 """Matplotlib figures used by the chapters.
 
-Every function takes any array-like: numpy, zarr or dask arrays. They read only what
-they draw (one plane of a volume, a strided view of a large image), so they work on
-arrays far bigger than memory. Single-panel functions take an optional ``ax=`` and
-return the :class:`~matplotlib.axes.Axes` they drew on; :func:`plot_levels` returns
-the :class:`~matplotlib.figure.Figure`. Nothing calls ``plt.show()``: in a notebook the
-figure appears at the end of the cell, in a script call ``plt.show()`` or
-``fig.savefig(...)`` yourself.
+Every function that draws pixels takes any array-like: numpy, zarr or dask arrays. They
+read only what they draw (one plane of a volume, a strided view of a large image), so
+they work on arrays far bigger than memory; :func:`plot_shard` reads only a shard's
+index from its file. Single-panel functions take an optional ``ax=`` and return the
+:class:`~matplotlib.axes.Axes` they drew on; :func:`plot_levels` and
+:func:`plot_to_scale` return the :class:`~matplotlib.figure.Figure`. Nothing calls
+``plt.show()``: in a notebook the figure appears at the end of the cell, in a script
+call ``plt.show()`` or ``fig.savefig(...)`` yourself.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
+import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
+import zarr
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from zarr.abc.store import RangeByteRequest, SuffixByteRequest
+from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
 
-from data_helpers._checks import as_bool, as_float, as_int, as_ints
+from data_helpers._checks import as_bool, as_dtype, as_float, as_int, as_ints
 
 __all__ = [
     "label_colors",
@@ -32,7 +41,11 @@ __all__ = [
     "plot_levels",
     "plot_pixel_footprints",
     "plot_profile",
+    "plot_shard",
     "plot_slice",
+    "plot_stream_timeline",
+    "plot_tile_stack",
+    "plot_to_scale",
 ]
 
 
@@ -388,7 +401,7 @@ def plot_levels(
     titles: Sequence[str] | None = None,
     axes: Sequence[Axes] | None = None,
     cmap: str = "gray",
-    panel_size: float = 3.0,
+    panel_size: float = 4.0,
     max_display: int = 1024,
     **imshow_kwargs: Any,
 ) -> Figure:
@@ -1273,3 +1286,1171 @@ def plot_profile(
         ax.set_ylabel("value")
     ax.legend()
     return ax
+
+
+# ----------------------------------------------------------------------------
+# Figures of the streaming chapter: plot_tile_stack, plot_shard,
+# plot_stream_timeline, plot_to_scale
+# ----------------------------------------------------------------------------
+
+
+def _pair(name: str, value: object, what: str) -> tuple[int, int]:
+    first, second = as_ints(name, value, 2, minimum=1,
+                            accepted=f"a {what} pair of integers >= 1")
+    return first, second
+
+
+def _fmt_bytes(n: float) -> str:
+    """Bytes in the largest binary unit that keeps the number >= 1 (``2.0 MiB``)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+# -- plot_tile_stack ------------------------------------------------------------
+
+
+def _stack_positions(per_chunk: int, max_planes: int, show_next: bool
+                     ) -> tuple[list[int], list[float], bool]:
+    """Frames drawn, their depth positions (in planes) and whether some are left out.
+
+    All the chunk's frames when they fit in ``max_planes``, else its first ones, a gap
+    and its last one; then, with ``show_next``, the first frame of the next chunk.
+    """
+    if per_chunk <= max_planes:
+        frames = list(range(per_chunk))
+        depths = [float(i) for i in frames]
+        skipped = False
+    else:
+        head = max_planes - 1
+        frames = [*range(head), per_chunk - 1]
+        depths = [*map(float, range(head)), head + 1.0]  # one plane's room for "..."
+        skipped = True
+    if show_next:
+        frames.append(per_chunk)
+        depths.append(depths[-1] + 1.0)
+    return frames, depths, skipped
+
+
+def _frame_plane(frames: Any, index: int, max_display: int) -> npt.NDArray[Any] | None:
+    """Frame ``index`` of ``frames`` (time first), strided to ``max_display``, or None."""
+    if frames is None or index >= frames.shape[0]:
+        return None
+    shape = tuple(frames.shape)
+    step = max(1, math.ceil(max(shape[-2:]) / max_display))
+    key = (index, *(n // 2 for n in shape[1:-2]), slice(None, None, step),
+           slice(None, None, step))
+    return np.asarray(frames[key])
+
+
+def plot_tile_stack(
+    frame_shape: Sequence[int],
+    tile_shape: Sequence[int],
+    frames_per_chunk: int,
+    *,
+    frames: Any = None,
+    tile: Sequence[int] = (0, 0),
+    dtype: npt.DTypeLike | None = None,
+    show_next: bool = True,
+    max_planes: int = 12,
+    max_display: int = 512,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "gray",
+    color: str = "tab:red",
+) -> Axes:
+    """Draw consecutive frames as a stack, each cut into tiles, and one chunk through it.
+
+    A streaming writer cuts every frame into tiles and stacks the same tile of
+    ``frames_per_chunk`` consecutive frames into one chunk. The frames are drawn one
+    behind the other (time runs into the page), the tile grid on each, and the chunk
+    of the tile at ``tile`` is highlighted as a box through the frames it stacks.
+
+    Parameters
+    ----------
+    frame_shape
+        ``(height, width)`` of a frame, in pixels (``camera.frame_shape``).
+    tile_shape
+        ``(height, width)`` of a tile, in pixels, at most the frame's: the chunk's last
+        two sizes (``array.chunks[-2:]``). Tiles at the far edges may be cut short.
+    frames_per_chunk
+        Frames one chunk stacks (an integer >= 1): the chunk's time extent,
+        ``array.chunks[0]``.
+    frames
+        Optional pixels to draw on the planes: an array-like whose first axis is time
+        and last two axes are ``frame_shape`` (a ``(t, c, y, x)`` level of the writer
+        works; axes in between are taken at their middle). Only the frames drawn are
+        read, strided to ``max_display``. Planes past its end are drawn grey.
+    tile
+        ``(row, column)`` of the tile whose chunk is highlighted, in the tile grid
+        (negative values count from the end).
+    dtype
+        Pixel type, to write the chunk's size in bytes. Default: that of ``frames``,
+        if given; without either, no size is written.
+    show_next
+        Also draw the first frame of the next chunk, faded (True or False).
+    max_planes
+        Most frames of the chunk drawn (an integer >= 2): a longer chunk is drawn as
+        its first ``max_planes - 1`` frames, a gap and its last frame.
+    max_display
+        Largest number of pixels read along a side of a frame (an integer >= 1).
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title. Default: the frame shape, the tile shape and the frames per chunk.
+    cmap
+        Matplotlib colormap of the frames' pixels.
+    color
+        Colour of the highlighted chunk.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes, its axis turned off. Each plane is a `~matplotlib.patches.Rectangle`
+        with the label ``"frame i"`` (``ax.patches``), each highlighted tile one labelled
+        ``"chunk tile, frame i"``, and each frame with pixels an image (``ax.images``).
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (shapes that are not pairs of integers, a
+        float or a bool as a count, a flag that is not True or False).
+    ValueError
+        If an argument has a wrong value (sizes below 1, a tile larger than the frame, a
+        ``tile`` outside the tile grid, ``frames`` whose last two axes are not
+        ``frame_shape`` or with no frame, ``max_planes`` below 2).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_tile_stack((1080, 1920), (360, 640), 291, max_planes=4)  # Acquire's
+    >>> [p.get_label() for p in ax.patches if p.get_label().startswith("frame")]
+    ['frame 291', 'frame 290', 'frame 2', 'frame 1', 'frame 0']
+    >>> ax.get_title()
+    'frames of (1080, 1920) in tiles of (360, 640): 291 frames per chunk'
+    >>> plt.close(ax.figure)
+    """
+    height, width = _pair("frame_shape", frame_shape, "(height, width)")
+    tile_h, tile_w = _pair("tile_shape", tile_shape, "(height, width)")
+    if tile_h > height or tile_w > width:
+        raise ValueError(
+            f"tile_shape={tuple(tile_shape)!r} must fit in frame_shape="
+            f"{(height, width)!r} (a tile is a part of a frame)"
+        )
+    per_chunk = as_int("frames_per_chunk", frames_per_chunk, minimum=1)
+    grid = (math.ceil(height / tile_h), math.ceil(width / tile_w))
+    if not _is_list_like(tile):
+        raise TypeError(f"tile={tile!r} must be a (row, column) pair of integers")
+    if len(tile) != 2:
+        raise ValueError(f"tile={tile!r} must be a (row, column) pair of integers")
+    row = _position("tile[0]", tile[0], grid[0], f"a row of the {grid[0]} x {grid[1]} tiles")
+    col = _position("tile[1]", tile[1], grid[1],
+                    f"a column of the {grid[0]} x {grid[1]} tiles")
+    if frames is not None:
+        frames = _as_array_like(frames, "frames")
+        fshape = tuple(frames.shape)
+        if len(fshape) < 3 or fshape[-2:] != (height, width):
+            raise ValueError(
+                f"frames must have time first and frame_shape={(height, width)} last, "
+                f"e.g. shape (t, {height}, {width}); got shape {fshape}"
+            )
+        _check_drawable("frames", fshape)
+    if dtype is not None:
+        item_size: int | None = as_dtype("dtype", dtype).itemsize
+    elif frames is not None and hasattr(frames, "dtype"):
+        item_size = np.dtype(frames.dtype).itemsize
+    else:
+        item_size = None
+    show_next = as_bool("show_next", show_next)
+    max_planes = as_int("max_planes", max_planes, minimum=2)
+    max_display = _max_display(max_display)
+
+    ax = _new_axes(ax, figsize=(8.0, 5.2))
+    shown, depths, skipped = _stack_positions(per_chunk, max_planes, show_next)
+    # Oblique projection: a frame is seen face on; time runs up and to the right, into
+    # the page, one plane every `step` pixels (the stack is 0.7 frame heights deep).
+    angle = math.radians(35)
+    step = 0.7 * height / max(depths[-1], 1.0)
+    offset = (step * math.cos(angle), step * math.sin(angle))
+    y_edges = np.append(np.arange(0, height, tile_h), height)
+    x_edges = np.append(np.arange(0, width, tile_w), width)
+    tile_box = (x_edges[col], x_edges[col + 1], y_edges[row], y_edges[row + 1])
+
+    def corner(depth: float, x: float, y: float) -> tuple[float, float]:
+        """Drawing coordinates of pixel (y, x) of the plane at ``depth``."""
+        return x + depth * offset[0], -y + depth * offset[1]
+
+    # Back to front: each plane hides most of the ones behind it.
+    for k in reversed(range(len(shown))):
+        frame, depth = shown[k], depths[k]
+        in_chunk = frame < per_chunk
+        z = 10.0 * (len(shown) - k)
+        left, top = corner(depth, 0, 0)
+        right, bottom = corner(depth, width, height)
+        pixels = _frame_plane(frames, frame, max_display)
+        face = "0.88" if in_chunk else "0.95"
+        ax.add_patch(Rectangle((left, bottom), width, height, facecolor=face,
+                               edgecolor="0.25", linewidth=0.8, zorder=z,
+                               label=f"frame {frame}"))
+        if pixels is not None:
+            # Smoothed when shrunk: fine rings drawn pixel by pixel would show a moiré.
+            ax.imshow(pixels, cmap=cmap, extent=(left, right, bottom, top), zorder=z + 1,
+                      interpolation="antialiased", alpha=1.0 if in_chunk else 0.45)
+        lines = [[corner(depth, x, 0), corner(depth, x, height)] for x in x_edges[1:-1]]
+        lines += [[corner(depth, 0, y), corner(depth, width, y)] for y in y_edges[1:-1]]
+        ax.add_collection(LineCollection(lines, colors="white" if pixels is not None
+                                         else "0.45", linewidths=0.8, zorder=z + 2))
+        ax.add_patch(Rectangle((left, bottom), width, height, fill=False,
+                               edgecolor="0.25", linewidth=0.8, zorder=z + 3))
+        if in_chunk:
+            x0, x1, y0, y1 = tile_box
+            corner_x, corner_y = corner(depth, x0, y1)
+            ax.add_patch(Rectangle((corner_x, corner_y), x1 - x0, y1 - y0,
+                                   facecolor=color, alpha=0.45, edgecolor=color,
+                                   linewidth=1.2, zorder=z + 4,
+                                   label=f"chunk tile, frame {frame}"))
+
+    # The chunk: a box from the tile of its first frame to that of its last.
+    x0, x1, y0, y1 = tile_box
+    last = depths[shown.index(per_chunk - 1)]
+    front = [corner(0, x0, y0), corner(0, x1, y0), corner(0, x1, y1), corner(0, x0, y1)]
+    back = [corner(last, x0, y0), corner(last, x1, y0), corner(last, x1, y1),
+            corner(last, x0, y1)]
+    edges = [[front[i], front[(i + 1) % 4]] for i in range(4)]
+    edges += [[back[i], back[(i + 1) % 4]] for i in range(4)]
+    edges += [[front[i], back[i]] for i in range(4)]
+    ax.add_collection(LineCollection(edges, colors=color, linewidths=1.8, zorder=1000))
+
+    count = f"{per_chunk} x {tile_h} x {tile_w} pixels"
+    if item_size is not None:
+        count += f" = {_fmt_bytes(per_chunk * tile_h * tile_w * item_size)}"
+    frames_text = (f"frames 0 to {per_chunk - 1}" if per_chunk > 1 else "frame 0")
+    note = f"one chunk: tile ({row}, {col}) of {frames_text}\n{count}"
+    full_right, full_top = corner(depths[-1], width, 0)
+    ax.annotate(note, xy=corner(last, (x0 + x1) / 2, y0), xytext=(0, full_top + 0.06 * height),
+                fontsize=9, color=color, ha="left", va="bottom",
+                arrowprops={"arrowstyle": "->", "color": color}, zorder=1002)
+
+    # Labels: the chunk's first and last frames beside their planes, the next chunk's
+    # above its plane, and axes: x, y along the front frame, time beside the stack.
+    def frame_label(depth: float, text: str) -> None:
+        x, y = corner(depth, width, height)
+        ax.text(x + 0.02 * width, y, text, fontsize=8, va="center", ha="left", zorder=1001)
+
+    frame_label(0, "frame 0")
+    if per_chunk > 1:
+        hidden = per_chunk - max_planes
+        frame_label(last, f"frame {per_chunk - 1}" + (
+            f"\n({hidden} frames before it not drawn)" if skipped else ""))
+    if show_next:
+        x, y = corner(depths[-1], 0.6 * width, 0)
+        ax.text(x, y + 0.02 * height, f"frame {per_chunk}: first of the next chunk",
+                fontsize=8, ha="center", va="bottom", color="0.3", zorder=1001)
+    arrow = {"arrowstyle": "->", "color": "0.2"}
+    shift = 0.2 * width
+    start = corner(0, width + shift, height)
+    end = corner(depths[-1], width + shift, height)
+    ax.annotate("", xy=end, xytext=start, arrowprops=arrow)
+    ax.text(end[0], end[1] + 0.02 * height, "time\n(frames)", fontsize=9, ha="center",
+            va="bottom")
+    below = -height - 0.06 * height
+    ax.annotate("", xy=(0.3 * width, below), xytext=(0, below), arrowprops=arrow)
+    ax.text(0.31 * width, below, "x", va="center", fontsize=9)
+    ax.annotate("", xy=(-0.04 * width, -0.3 * height), xytext=(-0.04 * width, 0),
+                arrowprops=arrow)
+    ax.text(-0.04 * width, -0.33 * height, "y", ha="center", va="top", fontsize=9)
+
+    ax.set_xlim(-0.08 * width, max(full_right, end[0]) + 0.1 * width)
+    ax.set_ylim(below - 0.06 * height, full_top + 0.3 * height)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title is None:
+        title = (f"frames of {(height, width)} in tiles of {(tile_h, tile_w)}: "
+                 f"{per_chunk} frames per chunk")
+    ax.set_title(title)
+    return ax
+
+
+# -- plot_shard -------------------------------------------------------------------
+
+
+def _crc32c_table() -> tuple[int, ...]:
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1  # Castagnoli, reflected
+        table.append(c)
+    return tuple(table)
+
+
+_CRC32C_TABLE = _crc32c_table()
+
+
+def _crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli) of ``data``, the checksum of Zarr's ``crc32c`` codec.
+
+    Examples
+    --------
+    >>> hex(_crc32c(b"123456789"))    # the standard check value
+    '0xe3069283'
+    """
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = _CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+#: Offset and nbytes of an inner chunk that is not stored (the sharding spec's 2**64 - 1).
+_MISSING = 2**64 - 1
+
+
+class _ShardIndex(NamedTuple):
+    """A shard's index as read from its file, and what it takes to read it."""
+
+    key: str  # the shard's key in the store
+    file_size: int
+    chunk_shape: tuple[int, ...]  # inner chunks
+    chunks_per_shard: tuple[int, ...]
+    offsets: tuple[int, ...]  # per inner chunk, C order; _MISSING if not stored
+    nbytes: tuple[int, ...]
+    index_size: int
+    location: str  # "start" or "end"
+    byte_order: str  # "little" or "big"
+    checksum: tuple[int, int] | None  # (stored, computed), None without crc32c
+
+
+def _sharding_codec(array: Any) -> ShardingCodec:
+    """The sharding codec of a Zarr v3 array, refusing any other array."""
+    if not isinstance(array, zarr.Array):
+        raise TypeError(
+            f"array must be a zarr array with shards (zarr.open_array(path)), got "
+            f"{type(array).__name__}: the shard's index is read from its file"
+        )
+    codecs: list[Any] = list(getattr(array.metadata, "codecs", ()))
+    sharding = [c for c in codecs if isinstance(c, ShardingCodec)]
+    if array.metadata.zarr_format != 3 or not sharding:
+        raise ValueError(
+            f"array must have shards (Zarr format 3 with the sharding codec), got Zarr "
+            f"format {array.metadata.zarr_format} with codecs "
+            f"{[type(c).__name__ for c in codecs]}"
+        )
+    first = codecs[0]
+    if not isinstance(first, ShardingCodec):
+        raise ValueError(
+            "array's sharding codec must be its first codec: codecs before it "
+            f"({[type(c).__name__ for c in codecs]}) reorder the chunks of a shard"
+        )
+    return first
+
+
+def _index_layout(codec: ShardingCodec) -> tuple[str, bool]:
+    """Byte order of the index and whether a crc32c checksum follows it."""
+    index_codecs = list(codec.index_codecs)
+    supported = "the bytes codec, optionally followed by crc32c (the spec's recommendation)"
+    crc = len(index_codecs) == 2 and isinstance(index_codecs[1], Crc32cCodec)
+    if not index_codecs or not isinstance(index_codecs[0], BytesCodec) \
+            or len(index_codecs) > 1 + crc:
+        raise ValueError(
+            f"the array's index codecs {[type(c).__name__ for c in index_codecs]} are not "
+            f"supported: plot_shard reads indexes encoded with {supported}"
+        )
+    endian = index_codecs[0].endian
+    order = "big" if endian is not None and endian.value == "big" else "little"
+    return order, crc
+
+
+def _read_shard_index(array: Any, shard: object) -> _ShardIndex:
+    """Read the index of one shard of a sharded Zarr array: only its bytes, from its file."""
+    codec = _sharding_codec(array)
+    shape = tuple(int(n) for n in array.shape)
+    shard_shape = tuple(int(n) for n in array.shards)
+    grid = tuple(math.ceil(n / s) for n, s in zip(shape, shard_shape, strict=True))
+    if shard is None:
+        coords = (0,) * len(shape)
+    else:
+        if not _is_list_like(shard):
+            raise TypeError(f"shard={shard!r} must be a sequence of one integer per axis")
+        items = list(cast(Sequence[object], shard))
+        if len(items) != len(shape):
+            raise ValueError(
+                f"shard={shard!r} must hold one position per axis of the array "
+                f"({len(shape)}); the shard grid is {grid}"
+            )
+        coords = tuple(_position(f"shard[{a}]", v, grid[a], f"a shard along axis {a}")
+                       for a, v in enumerate(items))
+    chunk_shape = tuple(int(n) for n in codec.chunk_shape)
+    per_shard = tuple(s // c for s, c in zip(shard_shape, chunk_shape, strict=True))
+    if any(k != 1 for k in per_shard[:-2]):
+        raise ValueError(
+            f"plot_shard draws shards one chunk deep along all axes but the last two; "
+            f"this array's shards hold {per_shard} chunks"
+        )
+    byte_order, crc = _index_layout(codec)
+    n = math.prod(per_shard)
+    index_size = 16 * n + (4 if crc else 0)
+    location = str(codec.index_location.value)
+    if location not in ("start", "end"):  # the two places the sharding spec allows
+        raise ValueError(f"the array's index_location={location!r} is not 'start' or 'end'")
+
+    key = array.metadata.encode_chunk_key(coords)
+    prefix = array.store_path.path
+    full_key = f"{prefix}/{key}" if prefix else key
+    store = array.store_path.store
+    if not sync(store.exists(full_key)):
+        raise ValueError(
+            f"shard={coords} is not stored (no object {full_key!r} in the store): it reads "
+            "as fill value; choose a shard that holds data"
+        )
+    file_size = int(sync(store.getsize(full_key)))
+    request = (RangeByteRequest(0, index_size) if location == "start"
+               else SuffixByteRequest(index_size))
+    buffer = sync(store.get(full_key, prototype=default_buffer_prototype(),
+                            byte_range=request))
+    data = b"" if buffer is None else buffer.to_bytes()
+    if len(data) != index_size:
+        raise ValueError(
+            f"shard {full_key!r} holds {file_size} bytes, too few for its index of "
+            f"{index_size} bytes: it is damaged"
+        )
+    dtype = np.dtype("<u8" if byte_order == "little" else ">u8")
+    entries = np.frombuffer(data[: 16 * n], dtype=dtype).reshape(n, 2)
+    checksum = None
+    if crc:
+        stored = int.from_bytes(data[16 * n:], "little")
+        checksum = (stored, _crc32c(data[: 16 * n]))
+    return _ShardIndex(
+        key=full_key, file_size=file_size, chunk_shape=chunk_shape, chunks_per_shard=per_shard,
+        offsets=tuple(int(v) for v in entries[:, 0]), nbytes=tuple(int(v) for v in entries[:, 1]),
+        index_size=index_size, location=location, byte_order=byte_order, checksum=checksum,
+    )
+
+
+def _chunk_colors(n: int) -> list[Any]:
+    if n <= 10:
+        return list(plt.get_cmap("tab10").colors[:n])  # type: ignore[attr-defined]
+    if n <= 20:
+        return list(plt.get_cmap("tab20").colors[:n])  # type: ignore[attr-defined]
+    return [plt.get_cmap("viridis")(i / (n - 1)) for i in range(n)]
+
+
+def plot_shard(
+    array: Any,
+    shard: Sequence[int] | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    max_labels: int = 16,
+) -> Axes:
+    """Draw one shard of a sharded Zarr array: its inner chunks, its file and its index.
+
+    The shard's index is read from the shard's file (only the index's bytes, at the
+    end or the start of the file as the array's ``index_location`` says): per inner
+    chunk, the byte ``offset`` where it starts in the file and its length ``nbytes``,
+    two unsigned 64-bit integers, then a crc32c checksum of them when the array's index
+    codecs include one (zarr-python's default). The figure shows three things:
+
+    * the shard's inner chunks, in the shard's last two axes, each with its size;
+    * the index, enlarged: one ``(offset, nbytes)`` entry per inner chunk, in C order
+      of the chunks, and the checksum, checked against the entries;
+    * the shard's file to scale, byte 0 to the last, each chunk where its offset puts
+      it, and the index (too small to see at scale, so drawn a little wider).
+
+    Inner chunks that are not stored (an offset and length of ``2**64 - 1``: they
+    read as fill value) are hatched.
+
+    Parameters
+    ----------
+    array
+        A Zarr format 3 array with shards (`zarr.Array`), e.g. a level of a sharded
+        stream: ``zarr.open_array(path / "0")``. The sharding codec must be its first
+        codec and the index encoded with the bytes codec, optionally followed by
+        crc32c. Shards must hold one inner chunk along every axis but the last two
+        (as the streaming writer's do: one time-chunk, one channel).
+    shard
+        Position of the shard in the array's grid of shards, one integer per axis
+        (negative values count from the end). Default: the first shard.
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title. Default: the shard's key and the number of its chunks.
+    max_labels
+        Most inner chunks that get written labels (an integer >= 0); beyond, only
+        colours link the chunks, the entries and the bytes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes, axis turned off. Each inner chunk is a rectangle labelled
+        ``"chunk k"`` (k its place in the index), its bytes in the file one labelled
+        ``"bytes of chunk k"``, its index entry one labelled ``"entry k"``; the index
+        in the file is labelled ``"index"`` and the checksum ``"crc32c"``.
+
+    Raises
+    ------
+    TypeError
+        If ``array`` is not a zarr array, or ``shard`` or ``max_labels`` has the wrong
+        type.
+    ValueError
+        If ``array`` has no shards or ones this figure cannot draw (see ``array``),
+        ``shard`` is outside the grid of shards or not stored, or the shard's file is
+        too short for its index.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import zarr
+    >>> z = zarr.create_array({}, shape=(4, 6), chunks=(2, 3), shards=(4, 6), dtype="uint8",
+    ...                       compressors=None)
+    >>> z[:] = 7
+    >>> ax = plot_shard(z)
+    >>> [p.get_label() for p in ax.patches if p.get_label().startswith("bytes")]
+    ['bytes of chunk 0', 'bytes of chunk 1', 'bytes of chunk 2', 'bytes of chunk 3']
+    >>> [t.get_text() for t in ax.texts][6:10]   # (offset, nbytes) of the 4 entries
+    ['0\\n6', '12\\n6', '6\\n6', '18\\n6']
+    >>> plt.close(ax.figure)
+    """
+    max_labels = as_int("max_labels", max_labels, minimum=0)
+    index = _read_shard_index(array, shard)
+    per_shard = index.chunks_per_shard
+    ny, nx = (1, *per_shard)[-2:]
+    chunk_y, chunk_x = (1, *index.chunk_shape)[-2:]
+    n = ny * nx
+    labels = n <= max_labels
+    colors = _chunk_colors(n)
+    stored = [o != _MISSING for o in index.offsets]
+
+    width = 10.0  # drawing units: the file bar and the index span the whole width
+    # The inner chunks, to the shard's proportions, top left.
+    grid_w = 4.2
+    grid_h = min(max(grid_w * (ny * chunk_y) / (nx * chunk_x), 1.2), 3.6)
+    top = 8.0
+    # The drawing spans x from -0.9 to width + 0.1, y from the file bar to the grid's top.
+    low, high = top - grid_h - 3.5, top + 0.6
+    ax = _new_axes(ax, figsize=(10.0, 10.0 * (high - low) / (width + 1.0) + 0.5))
+    cell_w, cell_h = grid_w / nx, grid_h / ny
+    for k in range(n):
+        i, j = divmod(k, nx)
+        x, y = j * cell_w, top - (i + 1) * cell_h
+        ax.add_patch(Rectangle((x, y), cell_w, cell_h, facecolor=colors[k] if stored[k]
+                               else "white", alpha=0.55 if stored[k] else 1.0,
+                               edgecolor="0.2", hatch=None if stored[k] else "//",
+                               label=f"chunk {k}"))
+        if labels:
+            size = _fmt_bytes(index.nbytes[k]) if stored[k] else "not stored"
+            ax.text(x + cell_w / 2, y + cell_h / 2, f"({i}, {j})\n{size}", ha="center",
+                    va="center", fontsize=8)
+    ax.add_patch(Rectangle((0, top - grid_h), grid_w, grid_h, fill=False, edgecolor="black",
+                           linewidth=2.0))
+    ax.text(grid_w / 2, top + 0.1, f"the shard: {ny} x {nx} inner chunks of "
+            f"{index.chunk_shape}", ha="center", va="bottom", fontsize=9)
+    crc_text = " + 4 bytes of crc32c" if index.checksum is not None else ""
+    summary = (
+        f"one file, {index.key!r}: {index.file_size:,} bytes\n"
+        f"index: {n} entries of 16 bytes (offset, nbytes:\n"
+        f"two {index.byte_order}-endian uint64){crc_text}\n"
+        f"= {index.index_size:,} bytes, at the {index.location} of the file"
+    )
+    ax.text(grid_w + 0.5, top - 0.1, summary, ha="left", va="top", fontsize=9)
+
+    # The index, enlarged: one entry per chunk, then the checksum.
+    strip_y, strip_h = top - grid_h - 1.2, 0.7
+    crc_w = 1.1 if index.checksum is not None else 0.0
+    entry_w = (width - crc_w) / n
+    for k in range(n):
+        x = k * entry_w
+        ax.add_patch(Rectangle((x, strip_y), entry_w, strip_h, facecolor=colors[k]
+                               if stored[k] else "white", alpha=0.55 if stored[k] else 1.0,
+                               edgecolor="0.2", hatch=None if stored[k] else "//",
+                               label=f"entry {k}"))
+        if labels:
+            text = (f"{index.offsets[k]:,}\n{index.nbytes[k]:,}" if stored[k]
+                    else "2**64 - 1\n2**64 - 1")
+            ax.text(x + entry_w / 2, strip_y + strip_h / 2, text, ha="center", va="center",
+                    fontsize=7 if n <= 10 else 6, linespacing=1.6)
+    if labels:
+        ax.text(-0.1, strip_y + strip_h / 2, "offset\nnbytes", ha="right", va="center",
+                fontsize=7, linespacing=1.6)
+    if index.checksum is not None:
+        stored_crc, computed = index.checksum
+        ok = stored_crc == computed
+        ax.add_patch(Rectangle((width - crc_w, strip_y), crc_w, strip_h, facecolor="0.8",
+                               edgecolor="0.2", label="crc32c"))
+        ax.text(width - crc_w / 2, strip_y + strip_h / 2,
+                f"crc32c\n{stored_crc:#010x}\n" + ("matches" if ok else "DOES NOT MATCH"),
+                ha="center", va="center", fontsize=7, color="black" if ok else "red")
+    ax.text(0, strip_y + strip_h + 0.1,
+            "the index (the dark box in the file below), enlarged: one (offset, nbytes) "
+            "entry per chunk, in the order (0, 0), (0, 1), ...",
+            ha="left", va="bottom", fontsize=9)
+
+    # The file to scale; the index is drawn at least a little wide, so that it shows.
+    bar_y, bar_h = strip_y - 1.5, 0.55
+    scale = width / index.file_size
+    ax.add_patch(Rectangle((0, bar_y), width, bar_h, facecolor="white", edgecolor="0.2"))
+    arrows = []
+    for k in range(n):
+        if not stored[k]:
+            continue
+        x, w = index.offsets[k] * scale, index.nbytes[k] * scale
+        ax.add_patch(Rectangle((x, bar_y), w, bar_h, facecolor=colors[k], alpha=0.8,
+                               edgecolor="0.2", linewidth=0.5, label=f"bytes of chunk {k}"))
+        if labels and w >= 0.5:
+            i, j = divmod(k, nx)
+            ax.text(x + w / 2, bar_y + bar_h / 2, f"({i}, {j})", ha="center", va="center",
+                    fontsize=7)
+        arrows.append([((k + 0.5) * entry_w, strip_y), (x, bar_y + bar_h)])
+    ax.add_collection(LineCollection(arrows, colors="0.3", linewidths=0.7))
+    index_w = max(index.index_size * scale, 0.12)
+    at_start = index.location == "start"
+    index_x = 0.0 if at_start else width - index_w
+    ax.add_patch(Rectangle((index_x, bar_y), index_w, bar_h, facecolor="0.15",
+                           edgecolor="0.15", label="index"))
+    ax.text(index_x + index_w / 2, bar_y - 0.1,
+            f"index: the {'first' if at_start else 'last'} {index.index_size:,} bytes",
+            ha="left" if at_start else "right", va="top", fontsize=8)
+    ax.text(width / 2, bar_y - 0.1, "the shard's file, to scale (each arrow: an offset)",
+            ha="center", va="top", fontsize=9)
+    ax.text(0, bar_y - 0.45, "byte 0", ha="left", va="top", fontsize=8)
+    ax.text(width, bar_y - 0.45, f"byte {index.file_size:,}", ha="right", va="top",
+            fontsize=8)
+
+    ax.set_xlim(-0.9, width + 0.1)
+    ax.set_ylim(low, high)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title is None:
+        title = f"shard {index.key!r}: {n} chunks in one file, its index at the {index.location}"
+    ax.set_title(title)
+    return ax
+
+
+# -- plot_stream_timeline -----------------------------------------------------------------
+
+_RECORD_FIELDS = ("frame", "on_disk", "buffered", "chunk_files")
+
+
+def _record_field(record: object, i: int, field: str) -> object:
+    if isinstance(record, Mapping):
+        if field in record:
+            return record[field]
+        if field == "on_disk" and "shape" in record:
+            return cast(Sequence[object], record["shape"])[0]
+    elif hasattr(record, field):
+        return getattr(record, field)
+    raise ValueError(
+        f"records[{i}]={record!r} must have {list(_RECORD_FIELDS)} (as keys or attributes; "
+        "'shape' may stand for 'on_disk'), like data_helpers.writer.StreamRecord"
+    )
+
+
+def _timeline_rows(records: object) -> tuple[list[tuple[int, int, int, int]],
+                                             list[tuple[int, ...] | None]]:
+    """``(frame, on_disk, buffered, chunk_files)`` per record, and its shape if it has one."""
+    if isinstance(records, str | bytes | Mapping) or not _is_list_like(records):
+        raise TypeError(
+            f"records must be a list of records (data_helpers.writer.record_stream's, or "
+            f"dicts with keys {list(_RECORD_FIELDS)}), got {type(records).__name__}"
+        )
+    items = list(cast(Sequence[object], records))
+    if not items:
+        raise ValueError("records must hold at least one record, got an empty sequence")
+    rows: list[tuple[int, int, int, int]] = []
+    shapes: list[tuple[int, ...] | None] = []
+    for i, record in enumerate(items):
+        if not isinstance(record, Mapping) and not hasattr(record, "frame"):
+            raise TypeError(
+                f"records[{i}]={record!r} must be a record with {list(_RECORD_FIELDS)}, "
+                "like data_helpers.writer.StreamRecord, or a dict with those keys"
+            )
+        values = [as_int(f"records[{i}].{field}", _record_field(record, i, field), minimum=0)
+                  for field in _RECORD_FIELDS]
+        frame, on_disk, buffered, files = values
+        if on_disk + buffered > frame + 1:
+            raise ValueError(
+                f"records[{i}] holds {on_disk} frames on disk and {buffered} in memory, "
+                f"more than the {frame + 1} frames 0 to {frame} appended"
+            )
+        if i and frame != rows[-1][0] + 1:
+            raise ValueError(
+                f"records[{i}].frame={frame} must follow records[{i - 1}].frame="
+                f"{rows[-1][0]}: one record per frame, in order"
+            )
+        rows.append((frame, on_disk, buffered, files))
+        shape = (record.get("shape") if isinstance(record, Mapping)
+                 else getattr(record, "shape", None))
+        shapes.append(None if shape is None else tuple(int(n) for n in
+                                                        cast(Sequence[Any], shape)))
+    return rows, shapes
+
+
+def plot_stream_timeline(
+    records: Sequence[Any],
+    *,
+    crash: Sequence[int] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw a streaming writer's life: frames arriving, filling memory, flushed to disk.
+
+    For each frame appended, the frames already on disk (the array's time extent in its
+    metadata document) and those still in the writer's memory, stacked: together they
+    are every frame appended so far. Each flush, where the frames on disk jump by a
+    chunk, is marked with the array's new shape and the number of chunk files. An
+    optional crash point shows what a process killed after some frame really left.
+
+    Parameters
+    ----------
+    records
+        One record per frame, in order, each with ``frame`` (its position in the
+        stream), ``on_disk`` (frames on disk then; a ``shape`` may stand for it, its
+        first entry), ``buffered`` (frames in memory) and ``chunk_files`` (files on
+        disk), as attributes or keys: the list `data_helpers.writer.record_stream`
+        returns, or dicts. With a ``shape``, flushes are labelled with it.
+    crash
+        ``(frame, on_disk)``: a process killed just after appending ``frame`` was found
+        to have left ``on_disk`` frames (an int pair; ``frame`` among the records').
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title. Default: how many frames, flushes and frames per flush.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes: the frames on disk and those in memory are its first two
+        ``patches`` (step areas labelled ``"on disk"`` and ``"in memory"``), one text
+        per flush, and, with ``crash``, a vertical line and its text.
+
+    Raises
+    ------
+    TypeError
+        If ``records`` is not a list of records, or a field or ``crash`` has the wrong
+        type.
+    ValueError
+        If ``records`` is empty, a record lacks a field, holds more frames than were
+        appended or does not follow the one before, or ``crash`` is not a pair for a
+        recorded frame with at most ``frame + 1`` frames on disk.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> records = [{"frame": i, "on_disk": (i + 1) // 4 * 4, "buffered": (i + 1) % 4,
+    ...             "chunk_files": (i + 1) // 4} for i in range(10)]
+    >>> ax = plot_stream_timeline(records, crash=(9, 8))
+    >>> [t.get_text() for t in ax.texts][:2]
+    ['t = 4\\n1 chunk file', 't = 8\\n2 chunk files']
+    >>> ax.patches[0].get_label(), ax.patches[1].get_label()
+    ('on disk', 'in memory')
+    >>> plt.close(ax.figure)
+    """
+    rows, shapes = _timeline_rows(records)
+    first_frame = rows[0][0]
+    if crash is not None:
+        crash_frame, crash_disk = as_ints(
+            "crash", crash, 2, minimum=0,
+            accepted="a (frame, frames on disk) pair of integers >= 0")
+        if not first_frame <= crash_frame <= rows[-1][0]:
+            raise ValueError(
+                f"crash={tuple(crash)!r} must be after a recorded frame, "
+                f"{first_frame} to {rows[-1][0]}"
+            )
+        if crash_disk > crash_frame + 1:
+            raise ValueError(
+                f"crash={tuple(crash)!r} has more frames on disk than the "
+                f"{crash_frame + 1} appended"
+            )
+
+    frames = np.array([r[0] for r in rows])
+    on_disk = np.array([r[1] for r in rows])
+    in_memory = on_disk + np.array([r[2] for r in rows])
+    edges = np.append(frames, frames[-1] + 1)  # record i holds from frame i to frame i + 1
+
+    ax = _new_axes(ax, figsize=(8.0, 4.2))
+    ax.stairs(on_disk, edges, baseline=0, fill=True, color="tab:green", alpha=0.6,
+              label="on disk")
+    ax.stairs(in_memory, edges, baseline=on_disk, fill=True, color="tab:orange", alpha=0.5,
+              label="in memory")
+    ax.stairs(in_memory, edges, color="0.2", linewidth=1.0, label="appended")
+
+    flushes = [i for i in range(len(rows)) if on_disk[i] > (on_disk[i - 1] if i else 0)]
+    top = int(frames[-1]) + 1
+    for i in flushes:
+        files = rows[i][3]
+        shape = shapes[i]
+        what = str(shape) if shape is not None else f"t = {on_disk[i]}"
+        ax.axvline(frames[i], color="tab:green", linestyle=":", linewidth=1.0,
+                   label="flush (at its foot: shape on disk, files)" if i == flushes[0]
+                   else None)
+        # At the foot of the frames on disk it brought, right of the flush.
+        ax.text(frames[i] + 0.3, 0.02 * top,
+                f"{what}\n{files} chunk file{'s' if files != 1 else ''}",
+                fontsize=7, va="bottom", ha="left")
+    if crash is not None:
+        x = crash_frame + 0.5
+        lost = crash_frame + 1 - crash_disk
+        ax.axvline(x, color="tab:red", linewidth=1.5)
+        ax.plot([x], [crash_disk], marker="o", color="tab:red")
+        ax.annotate("", xy=(x, crash_frame + 1), xytext=(x, crash_disk),
+                    arrowprops={"arrowstyle": "<->", "color": "tab:red"})
+        ax.text(x - 0.4, crash_frame + 1 + 0.02 * top,
+                f"killed after frame {crash_frame}: {crash_disk} frames on disk "
+                f"(a valid store),\n{lost} lost with the memory",
+                color="tab:red", fontsize=8, ha="right", va="bottom")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(0, top * 1.18)
+    ax.set_xlabel("frame appended")
+    ax.set_ylabel("frames")
+    ax.legend(loc="upper left", fontsize=8)
+    if title is None:
+        size = f" of {on_disk[flushes[0]]} frames" if flushes and len(set(
+            np.diff([0, *on_disk[flushes]]))) == 1 else ""
+        title = (f"{len(rows)} frame{'s' if len(rows) != 1 else ''} appended, {len(flushes)} "
+                 f"flush{'es' if len(flushes) != 1 else ''}{size}")
+    ax.set_title(title)
+    return ax
+
+
+# -- plot_to_scale ------------------------------------------------------------------------
+
+
+class _Placed(NamedTuple):
+    """An image and where its pixels are, in micrometres."""
+
+    array: Any
+    height: int
+    width: int
+    size: tuple[float, float]  # (y, x) of a pixel
+    origin: tuple[float, float]  # (y, x) of the centre of pixel (0, 0)
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """``(left, right, bottom, top)`` for imshow, y growing downwards."""
+        (sy, sx), (ty, tx) = self.size, self.origin
+        return (tx - sx / 2, tx + (self.width - 0.5) * sx,
+                ty + (self.height - 0.5) * sy, ty - sy / 2)
+
+    def pixels(self, axis: int, low: float, high: float) -> tuple[int, int]:
+        """The pixels along ``axis`` (0: y, 1: x) whose area meets ``[low, high]``."""
+        size, origin = self.size[axis], self.origin[axis]
+        n = self.height if axis == 0 else self.width
+        first = max(0, math.floor((low - origin) / size + 0.5))
+        last = min(n, math.ceil((high - origin) / size + 0.5))
+        return first, last
+
+    def key(self, rows: slice | int, cols: slice) -> tuple[int | slice, ...]:
+        """Index of rows and columns of the middle plane of the leading axes."""
+        return (*_middle_plane_key(self.array.shape)[:-2], rows, cols)
+
+
+def _um_pair(name: str, value: object, *, positive: bool) -> tuple[float, float]:
+    """One number (for y and x) or a (y, x) pair, in micrometres."""
+    accepted = ("a number > 0 or a (y, x) pair of numbers > 0, in micrometres" if positive
+                else "a (y, x) pair of finite numbers, in micrometres")
+    if _is_list_like(value):
+        items = list(cast(Sequence[object], value))
+        if len(items) != 2:
+            raise ValueError(f"{name}={value!r} must be {accepted}")
+        y, x = (as_float(f"{name}[{k}]", v, positive=positive, accepted=accepted)
+                for k, v in enumerate(items))
+        return y, x
+    if not positive:
+        raise TypeError(f"{name}={value!r} must be {accepted}")
+    size = as_float(name, value, positive=True, accepted=accepted)
+    return size, size
+
+
+def _place(images: object, pixel_sizes_um: object, translations_um: object) -> list[_Placed]:
+    if isinstance(images, str | bytes | Mapping) or not isinstance(images, Sequence):
+        # (An array is refused: its rows are not images.)
+        raise TypeError(f"images must be a list of array-likes, got {type(images)!r}")
+    arrays = [_as_array_like(image, f"images[{i}]")
+              for i, image in enumerate(cast(Sequence[object], images))]
+    if not arrays:
+        raise ValueError("images must hold at least one array, got an empty sequence")
+    n = len(arrays)
+    for i, array in enumerate(arrays):
+        if len(array.shape) < 2:
+            raise ValueError(
+                f"images[{i}] must have at least 2 dimensions, got shape {tuple(array.shape)}"
+            )
+        _check_drawable(f"images[{i}]", tuple(array.shape))
+    for name, value in (("pixel_sizes_um", pixel_sizes_um), ("translations_um", translations_um)):
+        if value is None and name == "translations_um":
+            continue
+        if isinstance(value, str) or not _is_list_like(value):
+            raise TypeError(f"{name}={value!r} must be a list with one entry per image ({n})")
+        if len(cast(Sequence[object], value)) != n:
+            raise ValueError(f"{name}={value!r} must hold one entry per image ({n})")
+    sizes = [_um_pair(f"pixel_sizes_um[{i}]", v, positive=True)
+             for i, v in enumerate(cast(Sequence[object], pixel_sizes_um))]
+    origins = ([(0.0, 0.0)] * n if translations_um is None else
+               [_um_pair(f"translations_um[{i}]", v, positive=False)
+                for i, v in enumerate(cast(Sequence[object], translations_um))])
+    return [_Placed(a, int(a.shape[-2]), int(a.shape[-1]), size, origin)
+            for a, size, origin in zip(arrays, sizes, origins, strict=True)]
+
+
+def _zoom_region(zoom_um: object) -> tuple[tuple[float, float], tuple[float, float]]:
+    accepted = "((y0, y1), (x0, x1)) with y0 < y1 and x0 < x1, in micrometres"
+    if not _is_list_like(zoom_um):
+        raise TypeError(f"zoom_um={zoom_um!r} must be {accepted}")
+    ranges = list(cast(Sequence[object], zoom_um))
+    if len(ranges) != 2 or not all(_is_list_like(r) for r in ranges):
+        raise ValueError(f"zoom_um={zoom_um!r} must be {accepted}")
+    bounds = []
+    for axis, r in zip("yx", ranges, strict=True):
+        pair = list(cast(Sequence[object], r))
+        if len(pair) != 2:
+            raise ValueError(f"zoom_um={zoom_um!r} must be {accepted}")
+        low, high = (as_float(f"zoom_um ({axis})", v, accepted=accepted) for v in pair)
+        if not low < high:
+            raise ValueError(f"zoom_um={zoom_um!r} must be {accepted}")
+        bounds.append((low, high))
+    return bounds[0], bounds[1]
+
+
+def _pixel_axes(ax: Axes, placed: _Placed, *, y: bool = True,
+                label: str = "x (pixels)") -> None:
+    """Secondary axes, top (and right), in this image's pixels."""
+    (sy, sx), (ty, tx) = placed.size, placed.origin
+
+    def to_pixels(size: float, origin: float) -> tuple[Any, Any]:
+        # (Any: matplotlib passes floats and numpy arrays of them.)
+        def forward(um: Any) -> Any:
+            return (um - origin) / size
+
+        def inverse(pixel: Any) -> Any:
+            return pixel * size + origin
+
+        return forward, inverse
+
+    top = ax.secondary_xaxis("top", functions=to_pixels(sx, tx))
+    top.set_xlabel(label, fontsize=8)
+    top.tick_params(labelsize=7)
+    if y:
+        right = ax.secondary_yaxis("right", functions=to_pixels(sy, ty))
+        right.set_ylabel("y (pixels)", fontsize=8)
+        right.tick_params(labelsize=7)
+
+
+def plot_to_scale(
+    images: Sequence[Any],
+    pixel_sizes_um: Sequence[float | Sequence[float]],
+    *,
+    translations_um: Sequence[Sequence[float]] | None = None,
+    titles: Sequence[str] | None = None,
+    zoom_um: Sequence[Sequence[float]] | None = None,
+    profile: bool = True,
+    cmap: str = "gray",
+    interpolation: str = "nearest",
+    panel_size: float = 4.0,
+    max_display: int = 1024,
+    **imshow_kwargs: Any,
+) -> Figure:
+    """Show images of different pixel sizes where they are, in micrometres.
+
+    Each image is drawn over the area its pixels cover, from its pixel size and the
+    position of its first pixel (a level's ``scale`` and ``translation`` in the
+    OME-Zarr metadata), so the levels of a pyramid line up. Axes are in micrometres
+    (bottom, left) and in the image's own pixels (top, right). Optional rows:
+
+    * a zoom on ``zoom_um``, where each image's pixels are large enough to see;
+    * a line profile: the pixels of every image along one row, through the middle of
+      the zoom (or of the first image), across its width, drawn as steps, one per
+      pixel, so frames can be compared value by value and pixel sizes seen.
+
+    A note on moiré: drawn pixel by pixel (``interpolation="nearest"``, as here by
+    default and in `plot_levels`), an image that has more pixels than its panel has
+    screen pixels loses some of them at a regular rhythm; on a fine periodic pattern
+    that rhythm beats with the pattern, and bands appear that are not in the data. The
+    zoom, where every pixel covers several screen pixels, shows the data as it is;
+    ``interpolation="antialiased"`` smooths the bands away.
+
+    Parameters
+    ----------
+    images
+        2D array-likes (nD ones are shown at the middle of every leading axis).
+        Only what is drawn is read: a strided view, the zoom's pixels, one row.
+    pixel_sizes_um
+        One pixel size per image, in micrometres: a number, or a ``(y, x)`` pair
+        (e.g. a level's ``scale[-2:]``).
+    translations_um
+        The position of the centre of each image's first pixel, a ``(y, x)`` pair in
+        micrometres (a level's ``translation[-2:]``). Default: ``(0, 0)`` for every
+        image.
+    titles
+        One title per image. Default: its shape and pixel size.
+    zoom_um
+        ``((y0, y1), (x0, x1))``, the region to enlarge, in micrometres. Default: no
+        zoom row.
+    profile
+        Draw the line profile (True or False).
+    cmap
+        Matplotlib colormap.
+    interpolation
+        How the whole images are drawn (one of matplotlib's interpolation names); the
+        zoom is always drawn pixel by pixel.
+    panel_size
+        Width (inches, a finite number > 0) of each panel.
+    max_display
+        Largest number of pixels read along a side of a whole image (an integer >= 1).
+    **imshow_kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow`. Default contrast: that of the
+        first image, for all.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure: one panel per image, then (with ``zoom_um``) one zoomed panel per
+        image, then (with ``profile``) the profile, each with its secondary axes.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (images or sizes that are not lists, a size
+        that is not a number or a pair, a flag that is not True or False).
+    ValueError
+        If an argument has a wrong value (no images, an image with fewer than 2
+        dimensions or an empty axis, sizes or titles not one per image, a size that is
+        not > 0, a zoom that is not two increasing ranges or misses an image, an
+        unknown interpolation).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fine = np.arange(64.0).reshape(8, 8)
+    >>> coarse = fine.reshape(2, 4, 2, 4).mean(axis=(1, 3))          # 4 x 4 pixels each
+    >>> fig = plot_to_scale([fine, coarse], [1.0, 4.0], translations_um=[(0, 0), (1.5, 1.5)],
+    ...                     zoom_um=((0, 4), (0, 4)))
+    >>> [ax.images[0].get_extent() for ax in fig.axes[:2]]    # the same area
+    [[-0.5, 7.5, 7.5, -0.5], [-0.5, 7.5, 7.5, -0.5]]
+    >>> fig.axes[-1].get_title()
+    'profile along y = 2 µm'
+    >>> plt.close(fig)
+    """
+    placed = _place(images, pixel_sizes_um, translations_um)
+    n = len(placed)
+    if titles is None:
+        titles = [f"{tuple(p.array.shape)}, pixels of "
+                  + (f"{p.size[1]:g} µm" if p.size[0] == p.size[1]
+                     else f"{p.size[0]:g} x {p.size[1]:g} µm") for p in placed]
+    elif not _is_list_like(titles):
+        raise TypeError(f"titles={titles!r} must be a list of one title per image ({n})")
+    elif len(titles) != n:
+        raise ValueError(f"titles={titles!r} must hold one title per image ({n})")
+    zoom = None if zoom_um is None else _zoom_region(zoom_um)
+    profile = as_bool("profile", profile)
+    if not isinstance(interpolation, str):
+        raise TypeError(f"interpolation={interpolation!r} must be one of matplotlib's "
+                        "interpolation names, e.g. 'nearest' or 'antialiased'")
+    if interpolation not in matplotlib.image.interpolations_names:
+        raise ValueError(f"interpolation={interpolation!r} must be one of "
+                         f"{sorted(matplotlib.image.interpolations_names)}")
+    panel_size = as_float("panel_size", panel_size, positive=True)
+    max_display = _max_display(max_display)
+
+    first = placed[0]
+    left, right, bottom, top = first.extent()
+    if zoom is not None:
+        (zy0, zy1), (zx0, zx1) = zoom
+        for i, p in enumerate(placed):
+            rows, cols = p.pixels(0, zy0, zy1), p.pixels(1, zx0, zx1)
+            if rows[0] >= rows[1] or cols[0] >= cols[1]:
+                raise ValueError(f"zoom_um={zoom_um!r} holds no pixel of images[{i}]")
+        line_y, line_x = (zy0 + zy1) / 2, (zx0, zx1)
+    else:
+        line_y, line_x = (top + bottom) / 2, (left, right)
+    if profile:
+        for i, p in enumerate(placed):
+            row = round((line_y - p.origin[0]) / p.size[0])
+            if not 0 <= row < p.height:
+                raise ValueError(
+                    f"the profile row, y = {line_y:g} µm, is outside images[{i}]"
+                )
+
+    # Only now, with every argument known to be good, may a figure be made.
+    aspect = (bottom - top) / (right - left)
+    layout: list[Any] = [[f"full {i}" for i in range(n)]]
+    heights = [panel_size * aspect]
+    if zoom is not None:
+        layout.append([f"zoom {i}" for i in range(n)])
+        heights.append(panel_size * (zy1 - zy0) / (zx1 - zx0))
+    if profile:
+        layout.append(["profile"] * n)
+        heights.append(2.2)
+    fig: Figure
+    fig, axes = plt.subplot_mosaic(
+        layout, figsize=(panel_size * n + 0.8, sum(heights) + 1.0 * len(heights)),
+        height_ratios=heights, layout="constrained",
+    )
+
+    planes = [np.asarray(p.array[_strided_plane_key(p.array.shape, max_display)])
+              for p in placed]
+    imshow_kwargs.setdefault("vmin", float(np.nanmin(planes[0])))
+    imshow_kwargs.setdefault("vmax", float(np.nanmax(planes[0])))
+    for i, (p, plane, title) in enumerate(zip(placed, planes, titles, strict=True)):
+        ax = axes[f"full {i}"]
+        ax.imshow(plane, cmap=cmap, extent=p.extent(), interpolation=interpolation,
+                  **imshow_kwargs)
+        ax.set_xlim(left, right)
+        ax.set_ylim(bottom, top)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("x (µm)", fontsize=8)
+        ax.set_ylabel("y (µm)" if i == 0 else "", fontsize=8)
+        ax.tick_params(labelsize=7)
+        _pixel_axes(ax, p)
+        if zoom is not None:
+            ax.add_patch(Rectangle((zx0, zy0), zx1 - zx0, zy1 - zy0, fill=False,
+                                   edgecolor="tab:orange", linewidth=1.5))
+        if profile:
+            ax.plot(line_x, [line_y, line_y], color="tab:cyan", linewidth=1.0,
+                    linestyle="--")
+    if zoom is not None:
+        for i, p in enumerate(placed):
+            ax = axes[f"zoom {i}"]
+            (r0, r1), (c0, c1) = p.pixels(0, zy0, zy1), p.pixels(1, zx0, zx1)
+            crop = np.asarray(p.array[p.key(slice(r0, r1), slice(c0, c1))])
+            (sy, sx), (ty, tx) = p.size, p.origin
+            extent = (tx + (c0 - 0.5) * sx, tx + (c1 - 0.5) * sx,
+                      ty + (r1 - 0.5) * sy, ty + (r0 - 0.5) * sy)
+            kwargs = {**imshow_kwargs, "interpolation": "nearest"}
+            ax.imshow(crop, cmap=cmap, extent=extent, **kwargs)
+            ax.set_xlim(zx0, zx1)
+            ax.set_ylim(zy1, zy0)
+            ax.set_title(f"zoom: {(zx1 - zx0) / sx:g} x {(zy1 - zy0) / sy:g} of its pixels",
+                         fontsize=9)
+            ax.set_xlabel("x (µm)", fontsize=8)
+            ax.set_ylabel("y (µm)" if i == 0 else "", fontsize=8)
+            ax.tick_params(labelsize=7)
+            _pixel_axes(ax, p)
+            for spine in ax.spines.values():
+                spine.set_edgecolor("tab:orange")
+            if profile:
+                ax.axhline(line_y, color="tab:cyan", linewidth=1.0, linestyle="--")
+    if profile:
+        ax = axes["profile"]
+        for p, title in zip(placed, titles, strict=True):
+            row = round((line_y - p.origin[0]) / p.size[0])
+            c0, c1 = p.pixels(1, *line_x)
+            values = np.asarray(p.array[p.key(row, slice(c0, c1))], dtype=float)
+            x = p.origin[1] + np.arange(c0, c1) * p.size[1]
+            ax.plot(x, values, drawstyle="steps-mid", label=title, linewidth=1.2)
+        ax.set_xlim(*line_x)
+        ax.set_xlabel("x (µm)", fontsize=8)
+        ax.set_ylabel("pixel value", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_title(f"profile along y = {line_y:g} µm", fontsize=9)
+        # Below the figure: inside the axes it would hide the curves.
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=n,
+                   fontsize=8)
+        _pixel_axes(ax, first, y=False, label=f"x (pixels of {titles[0]})")
+    return fig

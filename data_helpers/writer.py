@@ -36,6 +36,7 @@ from types import TracebackType
 from typing import Any, Protocol, cast
 
 import numpy as np
+import zarr
 from numpy.typing import DTypeLike, NDArray
 from ome_zarr_models.v04 import Image as ImageV04
 from ome_zarr_models.v05 import Image as ImageV05
@@ -70,8 +71,10 @@ __all__ = [
     "PIXEL_TYPES",
     "ChunkingProperties",
     "StorageProperties",
+    "StreamRecord",
     "StreamStats",
     "ZarrStreamWriter",
+    "record_stream",
     "stream_to_zarr",
 ]
 
@@ -895,3 +898,109 @@ def stream_to_zarr(
         seconds=seconds,
         shapes=writer.shapes,
     )
+
+
+# -- watching a stream ---------------------------------------------------------------------------
+
+# Files in a level's folder that are metadata, not chunks (Zarr v3, and v2's three).
+_METADATA_FILES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup"})
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    """What the disk and the writer's memory held just after one frame was appended.
+
+    Parameters
+    ----------
+    frame
+        Position of the frame in the stream (0 for the first).
+    shape
+        Level 0's shape ``(t, c, y, x)`` as its metadata document on disk says then.
+    chunk_files
+        Level 0's chunk files on disk then (shard files, with sharding).
+    buffered
+        Frames held in the writer's memory then, not written yet.
+
+    Examples
+    --------
+    >>> record = StreamRecord(frame=20, shape=(16, 1, 540, 960), chunk_files=1, buffered=5)
+    >>> record.on_disk
+    16
+    """
+
+    frame: int
+    shape: tuple[int, ...]
+    chunk_files: int
+    buffered: int
+
+    @property
+    def on_disk(self) -> int:
+        """Frames of level 0 on disk: the time extent of its shape on disk."""
+        return self.shape[0]
+
+
+def _chunk_files(level: Path) -> int:
+    """Chunk (or shard) files in a level's folder; zarr's ``*.partial`` files are not yet."""
+    return sum(1 for path in level.rglob("*") if path.is_file()
+               and path.name not in _METADATA_FILES and not path.name.endswith(".partial"))
+
+
+def record_stream(
+    camera: _Camera, storage: StorageProperties, max_frame_count: int
+) -> list[StreamRecord]:
+    """Stream like `stream_to_zarr`, and record after each frame what the disk holds.
+
+    After each frame is appended, the recorder waits until the chunk being written (if
+    one was handed to the disk) is on disk, then reads level 0's metadata document from
+    the disk and counts its chunk files: each `StreamRecord` is what a process killed
+    at that moment would leave, plus the frames it would lose from memory. Waiting
+    makes the records the same on every run; in a real acquisition the write overlaps
+    the next frames, and a kill during it loses that chunk too. The writer is closed at
+    the end, so the store ends with every frame.
+
+    Parameters
+    ----------
+    camera
+        A `~data_helpers.camera.SimulatedCamera`, or anything `stream_to_zarr` takes.
+    storage
+        Where and how to store the frames, see `StorageProperties`.
+    max_frame_count
+        Number of frames to acquire (>= 0).
+
+    Returns
+    -------
+    list of StreamRecord
+        One record per frame, in order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from data_helpers.camera import SimulatedCamera
+    >>> camera = SimulatedCamera(shape=(96, 54))
+    >>> chunking = ChunkingProperties(max_bytes_per_chunk=3 * 96 * 54,
+    ...                               min_bytes_per_chunk=1)      # 3 frames per chunk
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     records = record_stream(camera, StorageProperties(f"{tmp}/a.zarr",
+    ...                                                       chunking=chunking), 5)
+    >>> [(r.frame, r.on_disk, r.buffered, r.chunk_files) for r in records]
+    [(0, 0, 1, 0), (1, 0, 2, 0), (2, 3, 0, 1), (3, 3, 1, 1), (4, 3, 2, 1)]
+    """
+    count = as_int("max_frame_count", max_frame_count, minimum=0)
+    if not hasattr(camera, "frames"):
+        raise TypeError(f"camera={camera!r} must have a .frames(n) method")
+    frame_shape, dtype = _camera_format(camera)
+    records: list[StreamRecord] = []
+    with ZarrStreamWriter(storage, frame_shape=frame_shape, dtype=dtype) as writer:
+        level = writer.path / "0"
+        for frame in camera.frames(count):
+            writer.append(frame)
+            writer._wait_for_worker()  # the chunk handed to the disk, if any, is written
+            on_disk = zarr.open_array(zarr.storage.LocalStore(level, read_only=True),
+                                      mode="r")  # the metadata document, read anew
+            records.append(StreamRecord(
+                frame=writer.frames_appended - 1,
+                shape=tuple(int(n) for n in on_disk.shape),
+                chunk_files=_chunk_files(level),
+                buffered=writer._buffers[0].count,
+            ))
+    return records

@@ -11,7 +11,16 @@ import zarr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from data_helpers.plotting import plot_chunk_grid, plot_codec_bytes, plot_levels, plot_slice
+from data_helpers.plotting import (
+    plot_chunk_grid,
+    plot_codec_bytes,
+    plot_levels,
+    plot_shard,
+    plot_slice,
+    plot_stream_timeline,
+    plot_tile_stack,
+    plot_to_scale,
+)
 
 # No windows: draw off screen (switching is allowed while no figure is open).
 matplotlib.use("Agg")
@@ -886,4 +895,532 @@ ONE = {"scales": [(1, 1)], "translations": [(0, 0)]}
 def test_plot_profile_rejects_bad_input(levels, y, kwargs, error, match):
     with pytest.raises(error, match=match):
         plot_profile(levels, y, **kwargs)
+    assert plt.get_fignums() == []
+
+
+# --------------------------------------------------------------------------- plot_tile_stack
+
+
+def _planes(ax):
+    return [p for p in ax.patches if p.get_label().startswith("frame ")]
+
+
+def _chunk_tiles(ax):
+    return [p for p in ax.patches if p.get_label().startswith("chunk tile")]
+
+
+def test_tile_stack_draws_every_frame_of_a_short_chunk_and_the_next_one():
+    ax = plot_tile_stack((54, 96), (18, 32), 4)
+    assert isinstance(ax, Axes)
+    # Back to front: the next chunk's first frame, then frames 3, 2, 1, 0.
+    assert [p.get_label() for p in _planes(ax)] == [f"frame {i}" for i in (4, 3, 2, 1, 0)]
+    assert [p.get_label() for p in _chunk_tiles(ax)] == [
+        f"chunk tile, frame {i}" for i in (3, 2, 1, 0)]
+    # Each highlighted tile is the tile's size, and the front plane the frame's.
+    assert {(p.get_width(), p.get_height()) for p in _chunk_tiles(ax)} == {(32, 18)}
+    assert (_planes(ax)[-1].get_width(), _planes(ax)[-1].get_height()) == (96, 54)
+    assert ax.get_title() == "frames of (54, 96) in tiles of (18, 32): 4 frames per chunk"
+    texts = [t.get_text() for t in ax.texts]
+    assert "frame 4: first of the next chunk" in texts
+    assert any(t.startswith("one chunk: tile (0, 0) of frames 0 to 3\n4 x 18 x 32 pixels")
+               for t in [a.get_text() for a in ax.texts])
+
+
+def test_tile_stack_leaves_out_the_middle_of_a_long_chunk_and_says_so():
+    ax = plot_tile_stack((1080, 1920), (360, 640), 291, max_planes=4, show_next=False)
+    assert [p.get_label() for p in _planes(ax)] == ["frame 290", "frame 2", "frame 1",
+                                                    "frame 0"]
+    assert "frame 290\n(287 frames before it not drawn)" in [t.get_text() for t in ax.texts]
+
+
+def test_tile_stack_writes_the_chunk_size_in_bytes_and_highlights_the_chosen_tile():
+    ax = plot_tile_stack((1080, 1920), (360, 640), 291, dtype="uint8", tile=(-1, 1))
+    note = next(t.get_text() for t in ax.texts if t.get_text().startswith("one chunk"))
+    assert note == "one chunk: tile (2, 1) of frames 0 to 290\n291 x 360 x 640 pixels = 63.9 MiB"
+    front = _chunk_tiles(ax)[-1]  # frame 0's, at depth 0: at the tile's place in the frame
+    assert front.get_xy() == (640, -1080)
+
+
+def test_tile_stack_draws_the_frames_it_is_given_and_reads_only_those():
+    data = np.arange(3 * 1 * 54 * 96, dtype=np.uint16).reshape(3, 1, 54, 96)  # (t, c, y, x)
+    recording = RecordingArray(data)
+    recording.dtype = data.dtype
+    ax = plot_tile_stack((54, 96), (18, 32), 2, frames=recording, max_display=48)
+    # Frames 0 and 1 (the chunk) and 2 (the next one), strided by 2, read once each.
+    assert sorted(k[0] for k in recording.keys) == [0, 1, 2]
+    assert all(k[2] == slice(None, None, 2) for k in recording.keys)
+    assert len(ax.images) == 3
+    np.testing.assert_array_equal(ax.images[-1].get_array(), data[0, 0, ::2, ::2])
+    assert "2 x 18 x 32 pixels = 2.2 KiB" in next(
+        t.get_text() for t in ax.texts if t.get_text().startswith("one chunk"))
+    # A plane past the end of the frames is drawn without pixels.
+    ax = plot_tile_stack((54, 96), (18, 32), 3, frames=data)
+    assert len(ax.images) == 3 and len(_planes(ax)) == 4
+
+
+def test_tile_stack_on_given_axes():
+    _, ax = plt.subplots()
+    assert plot_tile_stack((10, 10), (10, 10), 1, ax=ax, title="one tile") is ax
+    assert ax.get_title() == "one tile"
+    assert [p.get_label() for p in _chunk_tiles(ax)] == ["chunk tile, frame 0"]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (((54,), (18, 32), 4), {}, ValueError, r"frame_shape=\(54,\) must be a \(height, width\)"),
+        (((54, 96.0), (18, 32), 4), {}, TypeError, r"frame_shape=\(54, 96\.0\) must be"),
+        (((54, 96), (0, 32), 4), {}, ValueError, r"tile_shape=\(0, 32\) must be"),
+        (((54, 96), (60, 32), 4), {}, ValueError, r"tile_shape=\(60, 32\) must fit in"),
+        (((54, 96), (18, 32), 0), {}, ValueError, r"frames_per_chunk=0 must be an integer >= 1"),
+        (((54, 96), (18, 32), 2.0), {}, TypeError, r"frames_per_chunk=2\.0 must be an integer"),
+        (((54, 96), (18, 32), 4), {"tile": (3, 0)}, ValueError,
+         r"tile\[0\]=3 must be an integer in \[-3, 3\) \(a row of the 3 x 3 tiles\)"),
+        (((54, 96), (18, 32), 4), {"tile": 0}, TypeError, r"tile=0 must be a \(row, column\)"),
+        (((54, 96), (18, 32), 4), {"tile": (0,)}, ValueError, r"tile=\(0,\) must be a \(row"),
+        (((54, 96), (18, 32), 4), {"frames": np.zeros((2, 54, 90))}, ValueError,
+         r"frames must have time first and frame_shape=\(54, 96\) last.*\(2, 54, 90\)"),
+        (((54, 96), (18, 32), 4), {"frames": np.zeros((54, 96))}, ValueError,
+         r"frames must have time first"),
+        (((54, 96), (18, 32), 4), {"frames": np.zeros((0, 54, 96))}, ValueError,
+         r"frames must have at least one pixel along every axis"),
+        (((54, 96), (18, 32), 4), {"dtype": "complex64"}, ValueError, r"dtype='complex64'"),
+        (((54, 96), (18, 32), 4), {"show_next": 1}, TypeError, r"show_next=1 must be True"),
+        (((54, 96), (18, 32), 4), {"max_planes": 1}, ValueError, r"max_planes=1 must be an"),
+        (((54, 96), (18, 32), 4), {"max_display": 0}, ValueError, r"max_display=0 must be"),
+        (((54, 96), (18, 32), 4), {"ax": "left"}, TypeError, r"ax must be a matplotlib Axes"),
+    ],
+)
+def test_tile_stack_rejects_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_tile_stack(*args, **kwargs)
+    assert plt.get_fignums() == []
+
+
+# --------------------------------------------------------------------------- plot_shard
+
+
+def _entries(ax):
+    return [p for p in ax.patches if p.get_label().startswith("entry ")]
+
+
+def _chunk_bytes(ax):
+    return {p.get_label(): p for p in ax.patches if p.get_label().startswith("bytes of")}
+
+
+def _entry_texts(ax, n):
+    """The (offset, nbytes) texts of the n index entries, in order."""
+    boxes = _entries(ax)
+    texts = []
+    for box in boxes:
+        x, y = box.get_xy()
+        centre = (x + box.get_width() / 2, y + box.get_height() / 2)
+        texts += [t.get_text() for t in ax.texts if t.get_position() == centre]
+    assert len(texts) == n
+    return texts
+
+
+def _uncompressed_sharded(path, index_location="end"):
+    data = np.arange(6 * 9, dtype=np.uint16).reshape(6, 9)
+    # (zarr 3.1.6 needs "index_location" in a shards dict: without it, it fails.)
+    z = zarr.create_array(path, shape=data.shape, chunks=(3, 3), dtype=data.dtype,
+                          shards={"shape": (6, 9), "index_location": index_location},
+                          compressors=None)
+    z[:] = data
+    return z, data
+
+
+@pytest.mark.parametrize("location", ["end", "start"])
+def test_shard_draws_the_offsets_and_lengths_its_file_holds(tmp_path, location):
+    z, data = _uncompressed_sharded(tmp_path / "a.zarr", index_location=location)
+    ax = plot_shard(z)
+    assert isinstance(ax, Axes)
+    raw = (tmp_path / "a.zarr" / "c" / "0" / "0").read_bytes()
+    texts = _entry_texts(ax, 6)
+    for k, text in enumerate(texts):
+        offset, nbytes = (int(v.replace(",", "")) for v in text.split("\n"))
+        # Uncompressed: the bytes the entry points at are exactly the chunk's pixels.
+        i, j = divmod(k, 3)
+        assert raw[offset:offset + nbytes] == data[3 * i:3 * i + 3, 3 * j:3 * j + 3].tobytes()
+    # The index (6 x 16 bytes + a 4-byte crc32c) is where the array says, and checks out.
+    index = next(p for p in ax.patches if p.get_label() == "index")
+    assert (index.get_x() == 0) == (location == "start")
+    texts = [t.get_text() for t in ax.texts]
+    assert f"index: the {'first' if location == 'start' else 'last'} 100 bytes" in texts
+    assert any("crc32c" in t and t.endswith("matches") for t in texts)
+    assert ax.get_title() == f"shard 'c/0/0': 6 chunks in one file, its index at the {location}"
+    # Every chunk's bytes are drawn to scale, where its offset puts them.
+    drawn = _chunk_bytes(ax)
+    assert len(drawn) == 6
+    assert sum(p.get_width() for p in drawn.values()) == pytest.approx(10 * 6 * 18 / len(raw))
+
+
+def test_shard_of_a_sharded_stream_has_one_entry_per_tile(tmp_path):
+    from data_helpers.camera import SimulatedCamera
+    from data_helpers.writer import ChunkingProperties, StorageProperties, stream_to_zarr
+
+    storage = StorageProperties(tmp_path / "s.zarr", zarr_version=3, shard_chunks=(3, 2),
+                                compression="blosc-lz4", chunking=ChunkingProperties(32, 18))
+    stream_to_zarr(SimulatedCamera(shape=(96, 54)), storage, 3)
+    ax = plot_shard(zarr.open_array(tmp_path / "s.zarr" / "0", mode="r"))
+    assert len(_entries(ax)) == 6 and len(_chunk_bytes(ax)) == 6
+    assert "the shard: 2 x 3 inner chunks of (3, 1, 18, 32)" in [t.get_text() for t in ax.texts]
+
+
+def test_shard_reads_only_the_index_of_its_file(tmp_path):
+    _uncompressed_sharded(tmp_path / "a.zarr")
+    shard_file = tmp_path / "a.zarr" / "c" / "0" / "0"
+    raw = bytearray(shard_file.read_bytes())
+    raw[:100] = b"\xff" * 100  # ruin the chunks' bytes, keep the index
+    shard_file.write_bytes(bytes(raw))
+    requests = []
+    store = zarr.storage.LocalStore(tmp_path / "a.zarr", read_only=True)
+    get = store.get
+
+    async def recording_get(key, prototype, byte_range=None):
+        requests.append((key, byte_range))
+        return await get(key, prototype, byte_range)
+
+    array = zarr.open_array(store, mode="r")
+    store.get = recording_get  # from here on, only what plot_shard reads
+    plot_shard(array)
+    assert requests == [("c/0/0", zarr.abc.store.SuffixByteRequest(100))]
+
+
+def test_shard_hatches_chunks_that_are_not_stored_and_entries_of_2_64_minus_1(tmp_path):
+    z = zarr.create_array(tmp_path / "a.zarr", shape=(4, 4), chunks=(2, 2), shards=(4, 4),
+                          dtype="uint8")
+    z[:2, :2] = 1  # the other three chunks are all fill value: not stored
+    ax = plot_shard(z)
+    hatched = [p.get_label() for p in ax.patches if p.get_hatch() == "//"]
+    assert hatched == ["chunk 1", "chunk 2", "chunk 3", "entry 1", "entry 2", "entry 3"]
+    assert _entry_texts(ax, 4)[1:] == ["2**64 - 1\n2**64 - 1"] * 3
+    assert list(_chunk_bytes(ax)) == ["bytes of chunk 0"]
+
+
+def test_shard_shows_a_checksum_that_does_not_match(tmp_path):
+    _uncompressed_sharded(tmp_path / "a.zarr")
+    shard_file = tmp_path / "a.zarr" / "c" / "0" / "0"
+    raw = bytearray(shard_file.read_bytes())
+    raw[-1] ^= 0xFF  # damage the stored checksum
+    shard_file.write_bytes(bytes(raw))
+    ax = plot_shard(zarr.open_array(tmp_path / "a.zarr", mode="r"))
+    assert any(t.get_text().endswith("DOES NOT MATCH") for t in ax.texts)
+
+
+def test_shard_reads_big_endian_indexes_and_indexes_without_checksum():
+    from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec
+
+    for index_codecs, order in (([BytesCodec(endian="big"), Crc32cCodec()], "big"),
+                                ([BytesCodec()], "little")):
+        z = zarr.create_array({}, shape=(8, 8), chunks=(8, 8), dtype="uint16",
+                              compressors=None, serializer=ShardingCodec(
+                                  chunk_shape=(4, 4), index_codecs=index_codecs))
+        z[:] = 3
+        ax = plot_shard(z)
+        assert sorted(_entry_texts(ax, 4)) == ["0\n32", "32\n32", "64\n32", "96\n32"]
+        summary = next(t.get_text() for t in ax.texts if t.get_text().startswith("one file"))
+        assert f"two {order}-endian uint64" in summary
+        assert ("crc32c" in summary) == (order == "big")
+
+
+def test_shard_chooses_a_shard_and_labels_only_small_ones():
+    z = zarr.create_array({}, shape=(8, 20), chunks=(1, 1), shards=(4, 5), dtype="uint8")
+    z[:] = 1
+    ax = plot_shard(z, shard=(-1, 3), max_labels=19)  # 20 chunks: no labels
+    assert ax.get_title().startswith("shard 'c/1/3': 20 chunks")
+    assert len(_entries(ax)) == 20
+    assert not [t for t in ax.texts if t.get_text().startswith("(")]
+    ax = plot_shard(z, shard=np.array([1, 3]), max_labels=20)
+    assert len([t for t in ax.texts if t.get_text().startswith("(3, 4)\n")]) == 1
+
+
+def test_crc32c_is_zarrs_checksum():
+    from data_helpers.plotting import _crc32c
+
+    assert _crc32c(b"") == 0
+    assert _crc32c(b"123456789") == 0xE3069283
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs", "error", "match"),
+    [
+        (lambda: np.zeros((4, 4)), {}, TypeError, r"array must be a zarr array with shards"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), dtype="u1"), {}, ValueError,
+         r"array must have shards \(Zarr format 3 with the sharding codec\), got Zarr format 3"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), dtype="u1", zarr_format=2),
+         {}, ValueError, r"got Zarr format 2"),
+        (lambda: zarr.create_array({}, shape=(4, 4, 4), chunks=(2, 2, 2), shards=(4, 4, 4),
+                                   dtype="u1", fill_value=1), {}, ValueError,
+         r"one chunk deep .* hold \(2, 2, 2\) chunks"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {"shard": (2, 0)}, ValueError, r"shard\[0\]=2 must be an integer in \[-2, 2\)"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {"shard": (0,)}, ValueError, r"shard=\(0,\) must hold one position per axis"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {"shard": 0}, TypeError, r"shard=0 must be a sequence of one integer per axis"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {"shard": (0, 0.0)}, TypeError, r"shard\[1\]=0\.0 must be an integer"),
+        (lambda: zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(2, 4), dtype="u1"),
+         {}, ValueError, r"shard=\(0, 0\) is not stored \(no object 'c/0/0' in the store\)"),
+    ],
+)
+def test_shard_rejects_bad_input(make, kwargs, error, match):
+    array = make()
+    with pytest.raises(error, match=match):
+        plot_shard(array, **kwargs)
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.filterwarnings("ignore:Combining a `sharding_indexed` codec:UserWarning")
+def test_shard_checks_max_labels_and_refuses_a_codec_before_sharding():
+    from zarr.codecs import ShardingCodec, TransposeCodec
+
+    z = zarr.create_array({}, shape=(4, 4), chunks=(2, 2), shards=(4, 4), dtype="u1",
+                          fill_value=1)
+    z[:] = 2
+    with pytest.raises(TypeError, match=r"max_labels=1\.5 must be an integer >= 0"):
+        plot_shard(z, max_labels=1.5)
+    transposed = zarr.create_array({}, shape=(4, 4), chunks=(4, 4), dtype="u1",
+                                   filters=[TransposeCodec(order=(1, 0))],
+                                   serializer=ShardingCodec(chunk_shape=(2, 2)))
+    transposed[:] = 2
+    with pytest.raises(ValueError, match=r"sharding codec must be its first codec"):
+        plot_shard(transposed)
+    assert plt.get_fignums() == []
+
+
+def test_shard_index_codecs_other_than_bytes_and_crc32c_are_refused():
+    from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec, TransposeCodec
+
+    from data_helpers.plotting import _index_layout
+
+    assert _index_layout(ShardingCodec(chunk_shape=(2, 2))) == ("little", True)
+    for codecs in ([TransposeCodec(order=(1, 0, 2)), BytesCodec(), Crc32cCodec()],
+                   [BytesCodec(), Crc32cCodec(), Crc32cCodec()]):
+        with pytest.raises(ValueError, match=r"index codecs \[.*\] are not supported: "
+                           r"plot_shard reads indexes encoded with the bytes codec"):
+            _index_layout(ShardingCodec(chunk_shape=(2, 2), index_codecs=codecs))
+
+
+# --------------------------------------------------------------------------- plot_stream_timeline
+
+
+def _records(n, per_chunk=4, files_per_chunk=1):
+    return [{"frame": i, "on_disk": (i + 1) // per_chunk * per_chunk,
+             "buffered": (i + 1) % per_chunk,
+             "chunk_files": (i + 1) // per_chunk * files_per_chunk} for i in range(n)]
+
+
+def test_stream_timeline_stacks_frames_on_disk_and_in_memory():
+    ax = plot_stream_timeline(_records(10))
+    assert isinstance(ax, Axes)
+    on_disk, in_memory = ax.patches[:2]
+    assert (on_disk.get_label(), in_memory.get_label()) == ("on disk", "in memory")
+    # The step areas: frames on disk, and on top of them those in memory, frame by frame.
+    stairs = [c for c in ax.get_children() if type(c).__name__ == "StepPatch"]
+    values, edges, baseline = (stairs[0].get_data().values, stairs[0].get_data().edges,
+                               stairs[0].get_data().baseline)
+    assert values.tolist() == [0, 0, 0, 4, 4, 4, 4, 8, 8, 8]
+    assert edges.tolist() == list(range(11)) and baseline == 0
+    top = stairs[1].get_data()
+    assert top.values.tolist() == list(range(1, 11))  # every frame appended so far
+    assert top.baseline.tolist() == values.tolist()
+    assert [t.get_text() for t in ax.texts] == ["t = 4\n1 chunk file", "t = 8\n2 chunk files"]
+    assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [3, 7]
+    assert ax.get_title() == "10 frames appended, 2 flushes of 4 frames"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("frame appended", "frames")
+
+
+def test_stream_timeline_marks_a_crash_and_the_frames_it_lost():
+    ax = plot_stream_timeline(_records(12, files_per_chunk=9), crash=(9, 8), title="life")
+    crash = [line for line in ax.lines if line.get_color() == "tab:red"]
+    assert [line.get_xdata()[0] for line in crash] == [9.5, 9.5]  # the line, the point
+    assert crash[1].get_ydata()[0] == 8
+    assert ("killed after frame 9: 8 frames on disk (a valid store),\n2 lost with the memory"
+            in [t.get_text() for t in ax.texts])
+    assert "8\n18 chunk files" in [t.get_text() for t in ax.texts][1]
+    assert ax.get_title() == "life"
+
+
+def test_stream_timeline_takes_writer_records_and_labels_flushes_with_their_shape(tmp_path):
+    from data_helpers.camera import SimulatedCamera
+    from data_helpers.writer import ChunkingProperties, StorageProperties, record_stream
+
+    chunking = ChunkingProperties(max_bytes_per_chunk=3 * 96 * 54, min_bytes_per_chunk=1)
+    records = record_stream(SimulatedCamera(shape=(96, 54)),
+                            StorageProperties(tmp_path / "a.zarr", chunking=chunking), 7)
+    _, ax = plt.subplots()
+    assert plot_stream_timeline(records, ax=ax) is ax
+    assert [t.get_text() for t in ax.texts] == ["(3, 1, 54, 96)\n1 chunk file",
+                                                "(6, 1, 54, 96)\n2 chunk files"]
+    assert ax.get_title() == "7 frames appended, 2 flushes of 3 frames"
+
+
+def test_stream_timeline_of_a_stream_that_never_flushed_or_started_late():
+    ax = plot_stream_timeline([{"frame": 5, "shape": (0, 1, 4, 4), "buffered": 6,
+                                "chunk_files": 0}])
+    assert len(ax.texts) == 0
+    assert ax.get_title() == "1 frame appended, 0 flushes"
+
+
+REC = {"frame": 0, "on_disk": 0, "buffered": 1, "chunk_files": 0}
+
+
+@pytest.mark.parametrize(
+    ("records", "kwargs", "error", "match"),
+    [
+        ([], {}, ValueError, r"records must hold at least one record"),
+        (REC, {}, TypeError, r"records must be a list of records"),
+        ("abc", {}, TypeError, r"records must be a list of records"),
+        ([3], {}, TypeError, r"records\[0\]=3 must be a record with \['frame', 'on_disk'"),
+        ([{"frame": 0, "buffered": 1, "chunk_files": 0}], {}, ValueError,
+         r"records\[0\]=.* must have \['frame', 'on_disk', 'buffered', 'chunk_files'\]"),
+        ([{**REC, "buffered": -1}], {}, ValueError, r"records\[0\]\.buffered=-1 must be an"),
+        ([{**REC, "buffered": 1.0}], {}, TypeError, r"records\[0\]\.buffered=1\.0 must be an"),
+        ([{**REC, "on_disk": 1}], {}, ValueError,
+         r"records\[0\] holds 1 frames on disk and 1 in memory, more than the 1 frames"),
+        ([REC, {**REC, "frame": 2}], {}, ValueError,
+         r"records\[1\]\.frame=2 must follow records\[0\]\.frame=0"),
+        ([REC], {"crash": (1, 0)}, ValueError, r"crash=\(1, 0\) must be after a recorded frame"),
+        ([REC], {"crash": (0, 2)}, ValueError, r"crash=\(0, 2\) has more frames on disk"),
+        ([REC], {"crash": (0,)}, ValueError, r"crash=\(0,\) must be a \(frame, frames on disk\)"),
+        ([REC], {"crash": 0}, TypeError, r"crash=0 must be a \(frame, frames on disk\)"),
+        ([REC], {"ax": 1}, TypeError, r"ax must be a matplotlib Axes"),
+    ],
+)
+def test_stream_timeline_rejects_bad_input(records, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_stream_timeline(records, **kwargs)
+    assert plt.get_fignums() == []
+
+
+# --------------------------------------------------------------------------- plot_to_scale
+
+
+def _levels_of(image):
+    """Level 0 and its 4 x 4 means (a level 2), with the metadata a mean pyramid has."""
+    h, w = image.shape
+    coarse = image.reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3))
+    return [image, coarse], [(1.0, 1.0), (4.0, 4.0)], [(0.0, 0.0), (1.5, 1.5)]
+
+
+def test_to_scale_puts_every_image_over_the_same_area_with_um_and_pixel_axes():
+    images, sizes, shifts = _levels_of(np.arange(16 * 32, dtype=float).reshape(16, 32))
+    fig = plot_to_scale(images, sizes, translations_um=shifts, profile=False)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2  # one panel per image, no zoom, no profile
+    for ax, image in zip(fig.axes, images, strict=True):
+        (shown,) = ax.images
+        np.testing.assert_array_equal(shown.get_array(), image)
+        assert shown.get_extent() == [-0.5, 31.5, 15.5, -0.5]
+        assert shown.get_clim() == (0.0, float(images[0].max()))  # level 0's contrast
+        assert shown.get_interpolation() == "nearest"
+        assert (ax.get_xlabel(), ax.get_xlim(), ax.get_ylim()) == (
+            "x (µm)", (-0.5, 31.5), (15.5, -0.5))
+        top, right = ax.child_axes  # the image's own pixels
+        assert (top.get_xlabel(), right.get_ylabel()) == ("x (pixels)", "y (pixels)")
+    assert [ax.get_title() for ax in fig.axes] == ["(16, 32), pixels of 1 µm",
+                                                    "(4, 8), pixels of 4 µm"]
+    # The pixel axes convert micrometres to each image's pixels: 31.5 µm is pixel 7.5 of
+    # level 2 (its first pixel's centre at 1.5 µm, 4 µm per pixel).
+    top = fig.axes[1].child_axes[0]
+    forward = top._functions[0]
+    assert forward(31.5) == 7.5 and forward(1.5) == 0
+
+
+def test_to_scale_zooms_reading_only_the_zoom_and_draws_the_profile_through_it():
+    image = np.arange(16 * 32, dtype=float).reshape(16, 32)
+    images, sizes, shifts = _levels_of(image)
+    recording = RecordingArray(images[0])
+    fig = plot_to_scale([recording, images[1]], sizes, translations_um=shifts,
+                        zoom_um=((0, 8), (4, 12)), titles=["fine", "coarse"])
+    full, _, zoom_fine, zoom_coarse, profile = fig.axes
+    # Read: the whole (not strided: small), the zoom's pixels, one row for the profile.
+    # The pixels read are those whose area meets the zoom: pixel 12 covers 11.5..12.5 µm.
+    assert recording.keys == [(slice(None, None, 1), slice(None, None, 1)),
+                              (slice(0, 9), slice(4, 13)), (4, slice(4, 13))]
+    np.testing.assert_array_equal(zoom_fine.images[0].get_array(), image[0:9, 4:13])
+    assert (zoom_fine.get_xlim(), zoom_fine.get_ylim()) == ((4.0, 12.0), (8.0, 0.0))
+    assert zoom_fine.get_title() == "zoom: 8 x 8 of its pixels"
+    # Level 2's pixels that meet x 4..12 and y 0..8 µm (pixel c covers 4c - 0.5 to
+    # 4c + 3.5 µm): columns 1 to 3, rows 0 to 2.
+    np.testing.assert_array_equal(zoom_coarse.images[0].get_array(), images[1][0:3, 1:4])
+    assert zoom_coarse.images[0].get_extent() == [3.5, 15.5, 11.5, -0.5]
+    assert zoom_coarse.get_title() == "zoom: 2 x 2 of its pixels"
+    assert zoom_coarse.images[0].get_interpolation() == "nearest"
+    # The zoom's outline on the whole image.
+    (box,) = full.patches
+    assert (box.get_xy(), box.get_width(), box.get_height()) == ((4, 0), 8, 8)
+    # The profile: row y = 4 µm of each image, one step per pixel, at the pixels' centres.
+    fine_line, coarse_line = profile.lines
+    np.testing.assert_array_equal(fine_line.get_xdata(), np.arange(4, 13))
+    np.testing.assert_array_equal(fine_line.get_ydata(), image[4, 4:13])
+    np.testing.assert_array_equal(coarse_line.get_xdata(), [5.5, 9.5, 13.5])
+    np.testing.assert_array_equal(coarse_line.get_ydata(), images[1][1, 1:4])
+    assert fine_line.get_drawstyle() == "steps-mid"
+    (legend,) = fig.legends  # below the figure, not over the curves
+    assert [t.get_text() for t in legend.get_texts()] == ["fine", "coarse"]
+    assert profile.get_title() == "profile along y = 4 µm"
+    assert profile.child_axes[0].get_xlabel() == "x (pixels of fine)"
+
+
+def test_to_scale_takes_nd_levels_pairs_of_sizes_and_strides_large_images():
+    volume = np.arange(3 * 1 * 40 * 3000, dtype=np.uint16).reshape(3, 1, 40, 3000)
+    fig = plot_to_scale([volume], [(2.0, 0.5)], max_display=500, interpolation="antialiased",
+                        vmin=0, vmax=10)
+    (shown,) = fig.axes[0].images
+    assert shown.get_array().shape == (7, 500)  # the middle plane, stride 6
+    np.testing.assert_array_equal(shown.get_array(), volume[1, 0, ::6, ::6])
+    assert shown.get_extent() == [-0.25, 1499.75, 79.0, -1.0]
+    assert (shown.get_interpolation(), shown.get_clim()) == ("antialiased", (0, 10))
+    assert fig.axes[0].get_title() == "(3, 1, 40, 3000), pixels of 2 x 0.5 µm"
+    profile = fig.axes[-1]
+    assert profile.get_title() == "profile along y = 39 µm"  # the middle of the image
+    np.testing.assert_array_equal(profile.lines[0].get_ydata(), volume[1, 0, 20, :])
+
+
+IMG = np.zeros((8, 8))
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (([], []), {}, ValueError, r"images must hold at least one array"),
+        ((IMG, [1.0]), {}, TypeError, r"images must be a list of array-likes"),
+        (([np.zeros(8)], [1.0]), {}, ValueError, r"images\[0\] must have at least 2 dim"),
+        (([np.zeros((0, 8))], [1.0]), {}, ValueError, r"images\[0\] must have at least one"),
+        (([IMG], 1.0), {}, TypeError, r"pixel_sizes_um=1\.0 must be a list with one entry"),
+        (([IMG], [1.0, 2.0]), {}, ValueError, r"pixel_sizes_um=\[1\.0, 2\.0\] must hold one"),
+        (([IMG], [0.0]), {}, ValueError, r"pixel_sizes_um\[0\]=0\.0 must be a number > 0 or"),
+        (([IMG], ["1"]), {}, TypeError, r"pixel_sizes_um\[0\]='1' must be a number > 0"),
+        (([IMG], [(1.0, 2.0, 3.0)]), {}, ValueError, r"pixel_sizes_um\[0\]=\(1\.0, 2\.0, 3"),
+        (([IMG], [(1.0, -2.0)]), {}, ValueError, r"pixel_sizes_um\[0\]\[1\]=-2\.0 must be"),
+        (([IMG], [1.0]), {"translations_um": [0.0]}, TypeError,
+         r"translations_um\[0\]=0\.0 must be a \(y, x\) pair of finite numbers"),
+        (([IMG], [1.0]), {"translations_um": [(0, 0), (0, 0)]}, ValueError,
+         r"translations_um=.* must hold one entry per image \(1\)"),
+        (([IMG], [1.0]), {"translations_um": [(0, float("nan"))]}, ValueError,
+         r"translations_um\[0\]\[1\]=nan must be"),
+        (([IMG], [1.0]), {"titles": ["a", "b"]}, ValueError, r"titles=.* must hold one title"),
+        (([IMG], [1.0]), {"titles": "a"}, TypeError, r"titles='a' must be a list"),
+        (([IMG], [1.0]), {"zoom_um": (0, 4)}, ValueError, r"zoom_um=\(0, 4\) must be \(\(y0"),
+        (([IMG], [1.0]), {"zoom_um": 4}, TypeError, r"zoom_um=4 must be \(\(y0, y1\)"),
+        (([IMG], [1.0]), {"zoom_um": ((4, 0), (0, 4))}, ValueError, r"with y0 < y1"),
+        (([IMG], [1.0]), {"zoom_um": ((0, 4), (0, "4"))}, TypeError, r"zoom_um \(x\)='4'"),
+        (([IMG], [1.0]), {"zoom_um": ((20, 30), (0, 4))}, ValueError,
+         r"zoom_um=.* holds no pixel of images\[0\]"),
+        (([IMG, IMG], [1.0, 1.0]), {"translations_um": [(0, 0), (100, 0)]}, ValueError,
+         r"the profile row, y = 3\.5 µm, is outside images\[1\]"),
+        (([IMG], [1.0]), {"profile": "yes"}, TypeError, r"profile='yes' must be True or"),
+        (([IMG], [1.0]), {"interpolation": "smooth"}, ValueError,
+         r"interpolation='smooth' must be one of \['antialiased'"),
+        (([IMG], [1.0]), {"interpolation": None}, TypeError, r"interpolation=None must be"),
+        (([IMG], [1.0]), {"panel_size": 0}, ValueError, r"panel_size=0 must be a finite"),
+        (([IMG], [1.0]), {"max_display": 0}, ValueError, r"max_display=0 must be an integer"),
+    ],
+)
+def test_to_scale_rejects_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_to_scale(*args, **kwargs)
     assert plt.get_fignums() == []

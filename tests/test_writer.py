@@ -871,3 +871,44 @@ def test_killed_stream_leaves_every_flushed_frame(
         assert count <= len(expected[k])
         expected[k] = expected[k][:count]
     assert_levels_equal(stored, expected)
+
+
+# -- record_stream: what a kill after each frame would leave ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "files_per_chunk"),
+    [({}, 9), ({"zarr_version": 3}, 9), ({"zarr_version": 3, "shard_chunks": (3, 1)}, 3)],
+    ids=["v2", "v3", "v3-sharded"],
+)
+def test_record_stream_sees_the_shape_and_files_grow_chunk_by_chunk(
+    tmp_path: Path, options, files_per_chunk
+) -> None:
+    from data_helpers.writer import StreamRecord, record_stream
+
+    # 96 x 54 frames in 3 x 3 tiles of 32 x 18 uint8 (576 bytes): 4 frames per chunk.
+    storage = small_storage(tmp_path / "r.zarr", chunking=small_chunks(4 * 576), **options)
+    records = record_stream(SimulatedCamera(shape=(96, 54)), storage, 10)
+    assert all(isinstance(r, StreamRecord) for r in records)
+    assert [r.frame for r in records] == list(range(10))
+    assert [r.on_disk for r in records] == [0, 0, 0, 4, 4, 4, 4, 8, 8, 8]
+    assert [r.buffered for r in records] == [1, 2, 3, 0, 1, 2, 3, 0, 1, 2]
+    assert [r.chunk_files for r in records] == [n // 4 * files_per_chunk
+                                                for n in (r.on_disk for r in records)]
+    assert {r.shape[1:] for r in records} == {(1, 54, 96)}
+    # Closed at the end: every frame is on disk.
+    assert zarr.open_group(storage.filename, mode="r")["0"].shape[0] == 10
+
+
+def test_record_stream_checks_its_arguments(tmp_path: Path) -> None:
+    from data_helpers.writer import record_stream
+
+    storage = small_storage(tmp_path / "r.zarr")
+    with pytest.raises(ValueError, match=r"max_frame_count=-1 must be an integer >= 0"):
+        record_stream(SimulatedCamera(shape=(96, 54)), storage, -1)
+    with pytest.raises(TypeError, match=r"max_frame_count=2\.0 must be an integer"):
+        record_stream(SimulatedCamera(shape=(96, 54)), storage, 2.0)
+    with pytest.raises(TypeError, match=r"must have a \.frames\(n\) method"):
+        record_stream(object(), storage, 1)
+    assert not Path(storage.filename).exists()
+    assert record_stream(SimulatedCamera(shape=(96, 54)), storage, 0) == []
