@@ -283,8 +283,8 @@ def serve_directory(
     Returns
     -------
     ServedDirectory
-        The running server: its `~ServedDirectory.url` and its log of
-        `~ServedDirectory.requests`.
+        The running server: its `ServedDirectory.url` and its log of
+        `ServedDirectory.requests`.
 
     Raises
     ------
