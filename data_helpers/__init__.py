@@ -10,7 +10,8 @@ One module per concept (see the book's design notes):
 ``camera``                a simulated microscope camera
 ``writer``                a streaming, multiscale, crash-safe Zarr writer
 ``pyramid``               out-of-core multiscale pyramids of existing arrays
-``multiscale``            opening and navigating a multiscale image
+``multiscale``            opening and navigating a multiscale image, on disk or over HTTP
+``serve``                 serving a directory over HTTP on this computer, with a request log
 ``tiles``                 processing an image too big for memory, chunk by chunk, with halos
 ``labels``                label images stored with an image, with their pyramid
 ``plotting``              the book's figures
@@ -52,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "stream_to_zarr": "writer",
     "build_pyramid": "pyramid",
     "MultiscaleImage": "multiscale",
+    "serve_directory": "serve",
     "map_tiles": "tiles",
     "write_labels": "labels",
     "plot_slice": "plotting",

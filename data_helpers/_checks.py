@@ -18,6 +18,8 @@ import math
 import numbers
 import operator
 import os
+import re
+import urllib.parse
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
@@ -38,11 +40,13 @@ __all__ = [
     "as_ints",
     "as_path",
     "as_per_axis",
+    "as_url",
     "as_zarr_version",
     "available_memory",
     "check_fits_in_memory",
     "check_known_shape",
     "check_sharding",
+    "is_url",
     "one_of",
 ]
 
@@ -58,6 +62,12 @@ COMPRESSIONS: tuple[Compression, ...] = (None, "blosc-lz4", "blosc-zstd")
 PIXEL_TYPES: tuple[str, ...] = ("uint8", "int8", "uint16", "int16", "float32")
 
 T = TypeVar("T")
+
+# The URL schemes the package reads (through fsspec): HTTP and HTTPS.
+_URL_SCHEMES: tuple[str, ...] = ("http", "https")
+# "scheme://", as URLs start (RFC 3986); two letters at least, so that a Windows drive
+# ("C://data") stays a path.
+_URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")
 
 
 def _is_bool(value: object) -> bool:
@@ -423,6 +433,66 @@ def as_path(name: str, value: object) -> Path:
     if "\0" in text:
         raise ValueError(f"{name}={value!r} must be a path without NUL characters")
     return Path(text)
+
+
+def is_url(value: object) -> bool:
+    """Whether ``value`` is a string that starts as a URL does, ``scheme://``.
+
+    Whatever the scheme: `as_url` says which ones are read.
+
+    Examples
+    --------
+    >>> is_url("https://example.org/image.zarr"), is_url("s3://bucket/image.zarr")
+    (True, True)
+    >>> is_url("images/a.zarr"), is_url(Path("http://example.org"))
+    (False, False)
+    """
+    return isinstance(value, str) and _URL_START.match(value) is not None
+
+
+def as_url(name: str, value: object) -> str:
+    """An ``http://`` or ``https://`` URL with a host, normalised, without a trailing slash.
+
+    The URL of a store, to which keys such as ``zarr.json`` are appended: a query
+    (``?...``) or a fragment (``#...``) would end up before them, so both are refused.
+    The scheme is lowercased.
+
+    Examples
+    --------
+    >>> as_url("path", "HTTP://127.0.0.1:8000/data/image.zarr/")
+    'http://127.0.0.1:8000/data/image.zarr'
+    >>> as_url("path", "s3://bucket/image.zarr")
+    Traceback (most recent call last):
+    ...
+    ValueError: path='s3://bucket/image.zarr' is a URL of scheme 's3'; only http:// and ...
+    >>> as_url("path", "http:///image.zarr")
+    Traceback (most recent call last):
+    ...
+    ValueError: path='http:///image.zarr' must be a URL with a host, such as ...
+    """
+    example = "'https://example.org/data/image.zarr'"
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={value!r} must be a URL (a str), such as {example}")
+    parts = urllib.parse.urlsplit(value.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _URL_SCHEMES:
+        raise ValueError(
+            f"{name}={value!r} is a URL of scheme {parts.scheme!r}; only http:// and "
+            "https:// URLs are read (or give a local path)"
+        )
+    try:
+        port = parts.port  # reading it checks it
+    except ValueError as error:
+        raise ValueError(f"{name}={value!r} has a bad port: {error}") from None
+    del port
+    if not parts.hostname:
+        raise ValueError(f"{name}={value!r} must be a URL with a host, such as {example}")
+    if parts.query or parts.fragment or value.strip().endswith(("?", "#")):
+        raise ValueError(
+            f"{name}={value!r} must be a URL without a query ('?...') or a fragment "
+            "('#...'): the store's keys (zarr.json, ...) are appended to its path"
+        )
+    return urllib.parse.urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 def available_memory() -> int | None:

@@ -1,9 +1,14 @@
-"""Opening and navigating an existing OME-Zarr multiscale image.
+"""Opening and navigating an existing OME-Zarr multiscale image, on disk or over HTTP.
 
 `MultiscaleImage` reads the metadata of any OME-Zarr 0.4 (Zarr v2) or 0.5 (Zarr v3)
 multiscale image, ours or another tool's, through `data_helpers.ome.read_multiscale`,
 and answers the questions a reader asks of a pyramid: how many levels, what shape,
 which level fits my screen, where is this region at another resolution?
+
+An image at an ``http://`` or ``https://`` URL is read through fsspec (which needs
+aiohttp), read-only, with the same API: each metadata document and each chunk is one
+HTTP request, and a chunk inside a shard is read with HTTP ``Range`` requests (the
+shard's index, then the chunk's bytes), without fetching the rest of the shard.
 
 Coordinates follow OME-Zarr: along each axis, pixel ``i`` of a level with scale ``s``
 and translation ``t`` has its *centre* at ``t + i * s`` and covers the interval
@@ -22,11 +27,13 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import zarr
+import zarr.errors
+import zarr.storage
 from rich.console import Console
 from rich.table import Table
 
 from data_helpers import ome
-from data_helpers._checks import as_int, as_path
+from data_helpers._checks import as_int, as_path, as_url, is_url
 
 __all__ = ["MultiscaleImage"]
 
@@ -51,10 +58,17 @@ class MultiscaleImage:
     Create it with `MultiscaleImage.open`. Level ``0`` is the full resolution; every
     method taking a level also accepts negative numbers, ``-1`` being the smallest.
 
+    An image opened from a URL is read-only, as every image opened here is: its levels
+    refuse to be written to (`ValueError`), and so do the package's writers, such as
+    `data_helpers.labels.write_labels`, which write only to a local disk.
+
     Attributes
     ----------
     path
         Where the image is stored, or None for a group that is not on a local disk.
+    url
+        The URL the image was read from (``http://`` or ``https://``), or None for an
+        image that is not read over HTTP.
     metadata
         The multiscale metadata as `ome.MultiscaleMetadata` (scales and translations
         already combine each level's transforms with the global ones).
@@ -73,11 +87,13 @@ class MultiscaleImage:
     """
 
     def __init__(
-        self, group: zarr.Group, metadata: ome.MultiscaleMetadata, path: Path | None = None
+        self, group: zarr.Group, metadata: ome.MultiscaleMetadata, path: Path | None = None,
+        url: str | None = None,
     ) -> None:
         self._group = group
         self.metadata = metadata
         self.path = path
+        self.url = url
         self._arrays = tuple(self._array(p) for p in metadata.paths)
 
     def _array(self, path: str) -> zarr.Array[Any]:
@@ -102,14 +118,21 @@ class MultiscaleImage:
         Parameters
         ----------
         path
-            The image's directory, or an already open Zarr group.
+            The image's directory, the URL of an image served over HTTP (a str starting
+            with ``http://`` or ``https://``, read through fsspec), or an already open
+            Zarr group.
 
         Raises
         ------
         FileNotFoundError
-            When nothing is at ``path``.
+            When nothing is at ``path`` (for a URL: the server answers 404 for every
+            Zarr metadata document, ``zarr.json``, ``.zgroup``, ...).
         ValueError
-            When the group is not a valid OME-Zarr multiscale image.
+            When the group is not a valid OME-Zarr multiscale image, or a URL is not one
+            that can be read: another scheme than HTTP(S), no host, a query, a server
+            that cannot be reached or that refuses the request.
+        ImportError
+            For a URL, when fsspec or aiohttp is not installed.
 
         Examples
         --------
@@ -122,9 +145,26 @@ class MultiscaleImage:
         ...     image = MultiscaleImage.open(f"{tmp}/v.zarr")
         ...     print(image.version, image.dtype, image.levels)
         0.5 uint16 2
+
+        Over HTTP (here from a server on this computer, `data_helpers.serve`):
+
+        >>> from data_helpers.serve import serve_directory
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = build_pyramid(np.ones((8, 64, 64), np.uint16), f"{tmp}/v.zarr",
+        ...                       chunks=(8, 32, 32), zarr_version=3)
+        ...     with serve_directory(tmp) as server:
+        ...         image = MultiscaleImage.open(f"{server.url}/v.zarr")
+        ...         print(image.url == f"{server.url}/v.zarr", image.path, image.shapes)
+        ...         print(int(image.to_dask(1).sum().compute()))
+        True None [(8, 64, 64), (4, 32, 32)]
+        4096
         """
+        url: str | None = None
         if isinstance(path, zarr.Group):
-            group, where = path, _local_path(path)
+            group, where, url = path, _local_path(path), _url(path)
+        elif is_url(path):
+            url = as_url("path", path)
+            group, where = _open_url(url), None
         else:
             if not isinstance(path, str | os.PathLike):
                 raise TypeError(f"path={path!r} must be a str, a pathlib.Path or a zarr.Group")
@@ -138,10 +178,11 @@ class MultiscaleImage:
         try:
             metadata = ome.read_multiscale(group)
         except Exception as error:  # pydantic's ValidationError, zarr's errors, KeyError...
+            named = f"path={url!r}" if url is not None else repr(str(where or group))
             raise ValueError(
-                f"{str(where or group)!r} is not an OME-Zarr 0.4 or 0.5 multiscale image: {error}"
+                f"{named} is not an OME-Zarr 0.4 or 0.5 multiscale image: {error}"
             ) from error
-        return cls(group, metadata, where)
+        return cls(group, metadata, where, url)
 
     # -- what the image is -----------------------------------------------------------
 
@@ -533,7 +574,7 @@ class MultiscaleImage:
     # -- display ---------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        where = str(self.path) if self.path is not None else "<group>"
+        where = self.url or (str(self.path) if self.path is not None else "<group>")
         lines = [
             f"MultiscaleImage({where!r}, OME-Zarr {self.version}, axes={self.axes}, "
             f"dtype={self.dtype}, levels={self.levels})"
@@ -574,10 +615,11 @@ class MultiscaleImage:
             chunks = _shape_text(array.chunks)
             if array.shards is not None:
                 chunks += f" in shards {_shape_text(array.shards)}"
+            # Over HTTP the stored size is not known: HTTP lists no directories.
+            stored = "-" if self.url is not None else _bytes_text(array.nbytes_stored())
             table.add_row(
                 str(i), path, _shape_text(array.shape), chunks, _numbers_text(self.scale(i)),
-                _numbers_text(self.translation(i)), _bytes_text(array.nbytes),
-                _bytes_text(array.nbytes_stored()),
+                _numbers_text(self.translation(i)), _bytes_text(array.nbytes), stored,
             )
         return table
 
@@ -612,6 +654,49 @@ class MultiscaleImage:
 def _local_path(group: zarr.Group) -> Path | None:
     root = getattr(group.store, "root", None)
     return None if root is None else Path(root) / group.path
+
+
+def _url(group: zarr.Group) -> str | None:
+    """The URL of a group read over HTTP(S), None for a group stored anywhere else."""
+    store = group.store
+    if not isinstance(store, zarr.storage.FsspecStore) or not is_url(store.path):
+        return None
+    return "/".join(part for part in (store.path.rstrip("/"), group.path) if part)
+
+
+def _open_url(url: str) -> zarr.Group:
+    """The Zarr group at ``url`` (checked by `as_url`), opened read-only through fsspec."""
+    try:
+        store = zarr.storage.FsspecStore.from_url(url, read_only=True)
+    except ImportError as error:  # fsspec without aiohttp, or no fsspec
+        raise ImportError(
+            f"path={url!r}: reading over HTTP needs fsspec and aiohttp "
+            f"(pip install fsspec aiohttp): {error}"
+        ) from error
+    not_a_group = f"path={url!r} is not a Zarr group: it holds a Zarr array"
+    try:
+        return zarr.open_group(store, mode="r")
+    except FileNotFoundError as error:  # no group metadata (404): a Zarr v2 array, or nothing
+        if _holds_array(store):
+            raise ValueError(not_a_group) from error
+        raise FileNotFoundError(
+            f"no OME-Zarr image at path={url!r}: the server has no Zarr group there "
+            f"(no zarr.json, .zgroup or .zattrs)"
+        ) from error
+    except zarr.errors.ContainsArrayError as error:  # a Zarr v3 array
+        raise ValueError(not_a_group) from error
+    except Exception as error:  # aiohttp's errors: no server, refused (403, 500...), DNS
+        raise ValueError(
+            f"path={url!r} cannot be read: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _holds_array(store: zarr.storage.FsspecStore) -> bool:
+    try:
+        zarr.open_array(store, mode="r")
+    except Exception:  # whatever the reason, there is no array to report
+        return False
+    return True
 
 
 def _normalize_roi(roi: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:

@@ -6,6 +6,8 @@ import html
 import io
 import math
 import re
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,11 @@ from rich.console import Console
 
 from data_helpers import ome
 from data_helpers.downsample import downsample
+from data_helpers.labels import write_labels
 from data_helpers.multiscale import MultiscaleImage
 from data_helpers.pyramid import build_pyramid
+from data_helpers.sample_data import make_volume
+from data_helpers.serve import ServedDirectory, serve_directory
 
 
 @pytest.fixture(scope="module")
@@ -544,3 +549,280 @@ def test_jupyter_shows_the_html_table(
 
 def test_ome_metadata_is_the_source_of_truth(pyramid: MultiscaleImage) -> None:
     assert pyramid.metadata == ome.read_multiscale(pyramid.path)  # type: ignore[arg-type]
+
+
+# -- over HTTP ---------------------------------------------------------------------------
+#
+# The stores are made by the package's own writers in a temporary folder and served by a
+# real server on 127.0.0.1 (data_helpers.serve, which answers Range requests).
+
+# name -> (zarr_version, shard_chunks, consolidated): every layout MultiscaleImage reads.
+HTTP_STORES = {
+    "v2.zarr": (2, None, False),
+    "v2-consolidated.zarr": (2, None, True),
+    "v3.zarr": (3, None, False),
+    "v3-sharded.zarr": (3, (2, 2, 2), False),
+    "v3-sharded-consolidated.zarr": (3, (2, 2, 2), True),
+}
+HTTP_SHAPE = (16, 64, 48)  # (z, y, x)
+HTTP_CHUNKS = (4, 16, 16)
+
+
+@pytest.fixture(scope="module")
+def http_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of OME-Zarr images, each with the label image 'nuclei', one per layout."""
+    folder = tmp_path_factory.mktemp("http")
+    volume, nuclei = make_volume(HTTP_SHAPE, n_nuclei=6)
+    for name, (zarr_version, shard_chunks, consolidated) in HTTP_STORES.items():
+        image = build_pyramid(volume, folder / name, scale=(2.0, 0.5, 0.5),
+                              chunks=HTTP_CHUNKS, zarr_version=zarr_version,
+                              shard_chunks=shard_chunks, max_levels=3)
+        write_labels(image, "nuclei", nuclei, colors={1: (255, 0, 0, 255)})
+        if consolidated:
+            consolidate(folder / name, zarr_version)
+    zarr.open_group(folder / "plain.zarr", mode="w")  # a Zarr group, not an OME-Zarr image
+    (folder / "forbidden.zarr" / "zarr.json").mkdir(parents=True)  # the server answers 403
+    return folder
+
+
+def consolidate(path: Path, zarr_version: int) -> None:
+    """Consolidate the metadata of every group of the store at ``path``, labels included."""
+    if zarr_version == 3:
+        # zarr-python's own warning, not ours: for Zarr v3, consolidated metadata is a
+        # zarr-python extension, not (yet) part of the format's specification.
+        with pytest.warns(zarr.errors.ZarrUserWarning, match="Consolidated metadata is"):
+            zarr.consolidate_metadata(str(path), zarr_format=3)
+    else:
+        zarr.consolidate_metadata(str(path), zarr_format=2)
+
+
+def needs_http_client() -> None:
+    """Skip without aiohttp, which fsspec reads HTTP with (the lock has it on Python > 3.11.0
+    only, through ome-zarr and s3fs: see requirements.txt)."""
+    pytest.importorskip("aiohttp", reason="fsspec reads HTTP with aiohttp")
+
+
+@pytest.fixture(scope="module")
+def http_server(http_folder: Path) -> Iterator[ServedDirectory]:
+    needs_http_client()
+    with serve_directory(http_folder) as server:
+        yield server
+
+
+@pytest.fixture
+def server(http_server: ServedDirectory) -> ServedDirectory:
+    """The server, with an empty request log."""
+    http_server.clear_requests()
+    return http_server
+
+
+def stored_files(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_same_image(remote: MultiscaleImage, local: MultiscaleImage) -> None:
+    """Same metadata, shapes, chunks, transforms, and every level's pixels bit-exact."""
+    assert remote.metadata == local.metadata
+    assert remote.version == local.version
+    assert remote.axes == local.axes
+    assert remote.levels == local.levels
+    assert remote.shapes == local.shapes
+    assert remote.chunks == local.chunks
+    assert remote.dtype == local.dtype
+    assert remote.image_label == local.image_label
+    for i in range(local.levels):
+        assert remote.scale(i) == local.scale(i)
+        assert remote.translation(i) == local.translation(i)
+        assert remote.level(i).shards == local.level(i).shards
+        pixels = remote.level(i)[...]
+        assert pixels.dtype == local.dtype
+        np.testing.assert_array_equal(pixels, local.level(i)[...], strict=True)
+        lazy = remote.to_dask(i)
+        assert lazy.chunks == local.to_dask(i).chunks
+        np.testing.assert_array_equal(lazy.compute(), pixels, strict=True)
+    for i in range(1, local.levels):
+        assert remote.factors(i) == local.factors(i)
+
+
+@pytest.mark.parametrize("name", HTTP_STORES)
+def test_open_over_http_equals_open_on_disk(
+    server: ServedDirectory, http_folder: Path, name: str
+) -> None:
+    url = f"{server.url}/{name}"
+    remote = MultiscaleImage.open(url)
+    local = MultiscaleImage.open(http_folder / name)
+    assert (remote.url, remote.path) == (url, None)
+    assert local.url is None
+    assert remote.version == ("0.4" if name.startswith("v2") else "0.5")
+    assert_same_image(remote, local)
+    roi = (slice(3, 9), slice(10, 40), slice(0, 7))
+    for source, target in [(0, 1), (0, -1), (2, 0)]:
+        assert remote.roi_to_level(roi, source, target) == local.roi_to_level(roi, source,
+                                                                              target)
+    assert remote.level_for({"y": 40}) == local.level_for({"y": 40}) == 1
+    # Read-only: nothing but GET (and perhaps HEAD) requests reached the server.
+    assert server.requests
+    assert {r.method for r in server.requests} <= {"GET", "HEAD"}
+
+
+@pytest.mark.parametrize("name", HTTP_STORES)
+def test_labels_over_http(server: ServedDirectory, http_folder: Path, name: str) -> None:
+    url = f"{server.url}/{name}"
+    remote, local = MultiscaleImage.open(url), MultiscaleImage.open(http_folder / name)
+    assert remote.labels == local.labels == ("nuclei",)
+    nuclei = remote.label("nuclei")
+    assert (nuclei.url, nuclei.path) == (f"{url}/labels/nuclei", None)
+    assert nuclei.image_label is not None
+    assert nuclei.image_label.colors == {1: (255, 0, 0, 255)}
+    assert_same_image(nuclei, local.label("nuclei"))
+    with pytest.raises(KeyError, match=r"no label image 'cells': its labels are \['nuclei'\]"):
+        remote.label("cells")
+
+
+@pytest.mark.parametrize("name", ["v2-consolidated.zarr", "v3-sharded-consolidated.zarr"])
+def test_consolidated_metadata_is_read_in_one_request(server: ServedDirectory,
+                                                      name: str) -> None:
+    image = MultiscaleImage.open(f"{server.url}/{name}")
+    assert image.labels == ("nuclei",)
+    image.label("nuclei")
+    # The root's metadata documents only (Zarr v2: .zgroup, .zattrs and .zmetadata; the
+    # others asked for are 404s): no level's, no label image's.
+    found = sorted(r.path for r in server.requests if r.status == 200)
+    root = [".zattrs", ".zgroup", ".zmetadata"] if name.startswith("v2") else ["zarr.json"]
+    assert found == [f"/{name}/{document}" for document in root]
+
+
+def test_without_consolidated_metadata_each_level_is_asked_for(server: ServedDirectory
+                                                               ) -> None:
+    MultiscaleImage.open(f"{server.url}/v3.zarr")
+    found = {r.path for r in server.requests if r.status == 200}
+    assert {"/v3.zarr/zarr.json", "/v3.zarr/0/zarr.json", "/v3.zarr/2/zarr.json"} <= found
+
+
+def test_a_partial_read_of_a_shard_makes_range_requests(
+    server: ServedDirectory, http_folder: Path
+) -> None:
+    name = "v3-sharded.zarr"
+    image = MultiscaleImage.open(f"{server.url}/{name}")
+    local = MultiscaleImage.open(http_folder / name)
+    assert image.level(0).shards == (8, 32, 32)  # 2 x 2 x 2 chunks of (4, 16, 16)
+    server.clear_requests()
+    # One chunk of the first shard (its last one), not the whole shard.
+    region = (slice(4, 8), slice(16, 32), slice(16, 32))
+    np.testing.assert_array_equal(image.level(0)[region], local.level(0)[region], strict=True)
+    shard = http_folder / name / "0" / "c" / "0" / "0" / "0"
+    shard_requests = [r for r in server.requests if r.path == f"/{name}/0/c/0/0/0"]
+    assert [r.path for r in server.requests] == [r.path for r in shard_requests]
+    assert shard_requests
+    assert all(r.status == 206 and r.range is not None for r in shard_requests)
+    assert sum(r.bytes_sent for r in shard_requests) < shard.stat().st_size
+
+
+def test_to_dask_over_http_reads_one_block_per_shard(server: ServedDirectory,
+                                                     http_folder: Path) -> None:
+    image = MultiscaleImage.open(f"{server.url}/v3-sharded.zarr")
+    lazy = image.to_dask(0)
+    assert lazy.chunksize == (8, 32, 32)
+    server.clear_requests()
+    block = lazy.blocks[1, 0, 1].compute()
+    local = MultiscaleImage.open(http_folder / "v3-sharded.zarr").level(0)
+    np.testing.assert_array_equal(block, local[8:16, 0:32, 32:48], strict=True)
+    assert {r.path for r in server.requests} == {"/v3-sharded.zarr/0/c/1/0/1"}
+
+
+def test_a_remote_image_is_never_written(server: ServedDirectory, http_folder: Path) -> None:
+    before = stored_files(http_folder)
+    image = MultiscaleImage.open(f"{server.url}/v3-sharded.zarr")
+    with pytest.raises(ValueError, match="read-only"):
+        image.level(0)[0, 0, 0] = 1
+    with pytest.raises(ValueError, match="read-only"):
+        image.label("nuclei").level(1)[...] = 0
+    labels = np.zeros(HTTP_SHAPE, np.uint16)
+    with pytest.raises(ValueError, match="is not on a local disk"):
+        write_labels(image, "cells", labels)
+    with pytest.raises(ValueError, match="is a URL"):
+        write_labels(f"{server.url}/v3-sharded.zarr", "cells", labels)
+    assert {r.method for r in server.requests} <= {"GET", "HEAD"}
+    assert stored_files(http_folder) == before
+
+
+def test_repr_and_table_of_a_remote_image(server: ServedDirectory) -> None:
+    url = f"{server.url}/v3-sharded.zarr"
+    image = MultiscaleImage.open(url)
+    assert repr(image).startswith(f"MultiscaleImage({url!r}, OME-Zarr 0.5")
+    server.clear_requests()
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(image)
+    text = console.export_text()
+    assert "16 x 64 x 48" in text and "in shards 8 x 32 x 32" in text
+    # The stored size would need a listing of the store, which HTTP does not give.
+    assert re.search(r"KiB\s+│\s+-\s+│", text)
+    assert "<pre" in image._repr_html_()
+    assert server.requests == ()  # showing the image costs no request
+
+
+# -- over HTTP: errors -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_open_an_unreachable_url(scheme: str) -> None:
+    needs_http_client()
+    url = f"{scheme}://127.0.0.1:{free_port()}/image.zarr"
+    with pytest.raises(ValueError, match=rf"path='{re.escape(url)}' cannot be read: .*Connect"):
+        MultiscaleImage.open(url)
+
+
+def test_open_a_url_where_nothing_is(server: ServedDirectory) -> None:
+    url = f"{server.url}/missing.zarr"
+    with pytest.raises(FileNotFoundError, match=rf"no OME-Zarr image at path='{url}'"):
+        MultiscaleImage.open(url)
+    with pytest.raises(FileNotFoundError, match="no OME-Zarr image"):
+        MultiscaleImage.open(f"{server.url}/")  # the folder of images is not one
+    assert {r.status for r in server.requests} == {404}
+
+
+def test_open_a_url_that_is_not_an_ome_zarr_image(server: ServedDirectory) -> None:
+    url = f"{server.url}/plain.zarr"
+    with pytest.raises(ValueError, match=rf"path='{url}' is not an OME-Zarr 0\.4 or 0\.5 "):
+        MultiscaleImage.open(url)
+    for level in ("v2.zarr/0", "v3.zarr/0"):  # a level: an array
+        with pytest.raises(ValueError, match=rf"path='{server.url}/{level}' is not a Zarr group"):
+            MultiscaleImage.open(f"{server.url}/{level}")
+    with pytest.raises(ValueError, match=r"is not an OME-Zarr .*multiscale image"):
+        MultiscaleImage.open(f"{server.url}/v3.zarr/labels")  # a group of label images
+
+
+def test_open_a_url_the_server_refuses(server: ServedDirectory) -> None:
+    url = f"{server.url}/forbidden.zarr"
+    with pytest.raises(ValueError, match=rf"path='{url}' cannot be read: .*403"):
+        MultiscaleImage.open(url)
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("ftp://example.org/image.zarr", r"scheme 'ftp'; only http:// and https://"),
+        ("s3://bucket/image.zarr", r"scheme 's3'; only http:// and https://"),
+        ("http:///image.zarr", "must be a URL with a host"),
+        ("http://example.org:99999/image.zarr", "has a bad port"),
+        ("http://example.org/image.zarr?token=1", "without a query"),
+        ("http://example.org/image.zarr#top", "or a fragment"),
+    ],
+)
+def test_open_refuses_urls_it_cannot_read(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=rf"path='{re.escape(url)}' .*{message}"):
+        MultiscaleImage.open(url)
+
+
+def test_a_url_is_normalised(server: ServedDirectory) -> None:
+    # The scheme lowercased, the trailing slash dropped: the URL keys are appended to.
+    image = MultiscaleImage.open(f"HTTP://127.0.0.1:{server.port}/v2.zarr/")
+    assert image.url == f"{server.url}/v2.zarr"

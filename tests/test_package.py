@@ -23,7 +23,7 @@ def test_unknown_name_raises():
 @pytest.mark.parametrize(
     "module",
     ["sample_data", "downsample", "chunking", "ome", "camera", "writer", "pyramid",
-     "multiscale", "tiles", "labels", "plotting", "inspect", "convert"],
+     "multiscale", "serve", "tiles", "labels", "plotting", "inspect", "convert"],
 )
 def test_modules_declare_their_public_api(module):
     imported = importlib.import_module(f"data_helpers.{module}")
