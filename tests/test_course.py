@@ -144,3 +144,20 @@ def test_course_pages_are_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for page in ("glossary", "api", "instructor_guide"):
         assert f"file: book/{page}\n" in toc, f"book/{page}.md is not in _toc.yml"
+
+
+_API_TABLE = re.compile(
+    r"\.\. automodule:: (?P<module>data_helpers\.\w+)\n   :members:\n\n"
+    r"   \.\. autosummary::\n      :nosignatures:\n\n(?P<names>(?:      \S+\n)+)"
+)
+
+
+def test_api_page_tables_list_each_modules_public_names():
+    """Each module's summary table is its __all__, so a new function is not left out."""
+    tables = {m["module"]: m["names"].split() for m in
+              _API_TABLE.finditer((ROOT / "book" / "api.md").read_text())}
+    assert set(tables) == set(public_modules()) - {"data_helpers"}, sorted(tables)
+    for module, names in tables.items():
+        assert names == sorted(importlib.import_module(module).__all__), (
+            f"book/api.md: the table of {module} is not its __all__ (sorted)"
+        )
