@@ -871,7 +871,8 @@ def read_omero(group: str | Path | zarr.Group) -> Omero | None:
     opened = _open_group(group)
     attributes = opened.attrs.asdict()
     ome_json = attributes if opened.metadata.zarr_format == 2 else attributes.get("ome")
-    if not isinstance(ome_json, Mapping) or "omero" not in ome_json:
+    # ome-zarr-models' own to_zarr writes 0.4's unset omero as null: no omero either.
+    if not isinstance(ome_json, Mapping) or ome_json.get("omero") is None:
         return None
     try:
         return Omero.model_validate(ome_json["omero"])
