@@ -847,6 +847,7 @@ def test_convert_image_is_bit_exact_for_every_pixel_type(tmp_path: Path, dtype: 
     elif dtype.startswith("float"):
         data = rng.normal(size=(40, 36)).astype(dtype)
         data[0, :4] = [np.nan, -0.0, np.inf, -np.inf]
+        data[16:32] = -0.0  # whole blocks of it: equal to the fill value 0.0, but not it
     else:
         info = np.iinfo(dtype)
         data = rng.integers(info.min, info.max, size=(40, 36), dtype=dtype, endpoint=True)
@@ -856,6 +857,7 @@ def test_convert_image_is_bit_exact_for_every_pixel_type(tmp_path: Path, dtype: 
     validate_all(tmp_path / "b.zarr")
     for k in range(source.levels):
         assert copy.level(k)[...].tobytes() == source.level(k)[...].tobytes()
+    assert copy.level(0)[...].tobytes() == data.tobytes()  # and so is build_pyramid's
     assert copy.dtype == data.dtype
 
 
