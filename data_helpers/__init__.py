@@ -16,7 +16,7 @@ One module per concept (see the book's design notes):
 ``labels``                label images stored with an image, with their pyramid
 ``plotting``              the book's figures
 ``inspect``               what is on disk: store trees, chunk statistics
-``convert``               formats in and out: TIFF to OME-Zarr, arrays to tiled BigTIFF
+``convert``               formats in and out: TIFF to OME-Zarr and back, OME-Zarr layouts
 ``exercises``             checks of the chapters' exercises that do not show the answer
 ========================  =================================================================
 
@@ -65,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "validate": "ome",
     "tiff_to_ome_zarr": "convert",
     "write_tiff": "convert",
+    "convert_image": "convert",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -112,7 +112,9 @@ class SkipEmptyChunks:
     Why: zarr compares every chunk it writes with the fill value in a way that costs
     nearly as much as compressing the chunk. Our blocks are whole chunks, so one fast
     ``any()`` per block gives the same store (a missing chunk reads as the fill value)
-    for a small fraction of that work.
+    for a small fraction of that work. As zarr does, a float block counts as the fill
+    value only bit for bit: a block of ``-0.0`` equals a fill value of ``0.0`` but is
+    not it, and is written (else it would read back as ``+0.0``).
     """
 
     array: zarr.Array[Any]
@@ -132,6 +134,9 @@ class SkipEmptyChunks:
     def __setitem__(self, region: tuple[slice, ...], block: NDArray[Any]) -> None:
         fill = self.array.fill_value
         empty = not block.any() if fill == 0 else bool((block == fill).all())
+        if empty and block.dtype.kind == "f":
+            # Equal is not enough for floats: -0.0 == 0.0. Their signs must match too.
+            empty = bool((np.signbit(block) == np.signbit(fill)).all())
         if not empty:
             self.array[region] = block
 

@@ -302,6 +302,38 @@ class MultiscaleImage:
         """
         return ome.read_image_label(self._group)
 
+    # -- channels --------------------------------------------------------------------
+
+    @property
+    def channels(self) -> tuple[ome.Channel, ...]:
+        """How viewers show each channel (the ``omero`` metadata), ``()`` when not said.
+
+        One `ome.Channel` per channel (its label, colour, display window, limits and
+        whether it is shown), as the image stores it, ours or another tool's (OME-Zarr
+        0.4 or 0.5); a field the image leaves out is None. See `ome.read_channels`.
+
+        Raises
+        ------
+        ValueError
+            When the ``omero`` metadata is there but not as OME-Zarr describes it.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from data_helpers.ome import Channel
+        >>> from data_helpers.pyramid import build_pyramid
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     image = build_pyramid(np.zeros((2, 32, 32), np.uint16), f"{tmp}/c.zarr",
+        ...                           axes="cyx", chunks=(1, 16, 16),
+        ...                           channels=[Channel("DAPI", "0000FF", window=(0, 4000)),
+        ...                                     Channel("GFP", "00FF00")])
+        ...     dapi, gfp = image.channels
+        >>> dapi.label, dapi.color, dapi.window, gfp.window, gfp.active
+        ('DAPI', '0000FF', (0.0, 4000.0), (0.0, 65535.0), True)
+        """
+        return ome.read_channels(self._group)
+
     # -- one level -------------------------------------------------------------------
 
     def _index(self, level: int) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,8 +28,11 @@ from typing import Any, cast
 import numpy as np
 import zarr
 from jsonschema import Draft202012Validator
+from ome_zarr_models.common.omero import Channel as OmeroChannel
+from ome_zarr_models.common.omero import Omero
 from ome_zarr_models.v04 import Image as ImageV04
 from ome_zarr_models.v04.axes import Axis as AxisV04
+from ome_zarr_models.v04.image import ImageAttrs as ImageAttrsV04
 from ome_zarr_models.v04.image_label import ImageLabel as ImageLabelV04
 from ome_zarr_models.v04.image_label import ImageLabelAttrs as ImageLabelAttrsV04
 from ome_zarr_models.v04.image_label_types import Label as LabelV04
@@ -36,6 +40,7 @@ from ome_zarr_models.v04.labels import LabelsAttrs as LabelsAttrsV04
 from ome_zarr_models.v05 import Image as ImageV05
 from ome_zarr_models.v05.axes import Axis as AxisV05
 from ome_zarr_models.v05.base import BaseZarrAttrs
+from ome_zarr_models.v05.image import ImageAttrs as ImageAttrsV05
 from ome_zarr_models.v05.image_label import ImageLabel as ImageLabelV05
 from ome_zarr_models.v05.image_label import ImageLabelAttrs as ImageLabelAttrsV05
 from ome_zarr_models.v05.image_label_types import Label as LabelV05
@@ -51,6 +56,7 @@ from data_helpers._checks import (
     COMPRESSIONS,
     Compression,
     ZarrVersion,
+    as_bool,
     as_compression,
     as_dtype,
     as_float,
@@ -63,15 +69,19 @@ from data_helpers._checks import (
 
 __all__ = [
     "AXIS_TYPES",
+    "CHANNEL_COLORS",
     "COMPRESSIONS",
     "LABEL_DTYPES",
     "LABEL_SOURCE",
     "WINDOW_METHODS",
+    "Channel",
+    "ChannelsLike",
     "Compression",
     "ImageLabelMetadata",
     "MultiscaleMetadata",
     "add_label_name",
     "array_spec",
+    "as_channels",
     "create_image",
     "create_labels_group",
     "image_model",
@@ -80,9 +90,11 @@ __all__ = [
     "labels_group_attributes",
     "level_array",
     "level_transforms",
+    "read_channels",
     "read_image_label",
     "read_labels",
     "read_multiscale",
+    "read_omero",
     "validate",
     "validate_axes",
     "validate_label_image",
@@ -407,6 +419,9 @@ def image_model(
     name: str = "image",
     method: str = "mean",
     fill_value: int | float = 0,
+    units: Sequence[str | None] | None = None,
+    method_metadata: Any = None,
+    channels: ChannelsLike | Omero | None = None,
 ) -> ImageV04 | ImageV05:
     """Build the ome-zarr-models model of a multiscale image, levels ``"0"``, ``"1"``, ...
 
@@ -414,6 +429,22 @@ def image_model(
     `ome_zarr_models.v05.Image` (with sharding when ``shard_shapes`` is given; a level
     whose entry is None is not sharded). Nothing is written: pass the model to
     `create_image`, or call its ``to_zarr`` yourself.
+
+    The multiscale's ``type`` is ``method`` and its ``metadata`` names the package's
+    `data_helpers.downsample.downsample` call. Three keywords carry what another image
+    says instead, for a copy of it (`data_helpers.convert.convert_image`):
+
+    Parameters
+    ----------
+    units
+        One unit per axis (None for none), instead of ``space_unit`` and ``time_unit``.
+    method_metadata
+        The multiscale's ``metadata``, any JSON value; ``method`` is then any non-empty
+        string, the ``type`` as the other image names it.
+    channels
+        The channels' display settings, written as ``omero`` metadata: one entry per index
+        of the ``c`` axis, normalised by `as_channels` (see there), or an ome-zarr-models
+        ``Omero`` model read from another image (`read_omero`), written as it is.
 
     Examples
     --------
@@ -430,7 +461,15 @@ def image_model(
     zarr_version = as_zarr_version(zarr_version)
     compression = as_compression(compression)
     dtype = as_dtype("dtype", dtype, kinds="biuf")
-    method = one_of("method", method, _METHODS)
+    if method_metadata is None:
+        method = one_of("method", method, _METHODS)
+        # What the strict schema asks for: how the levels were made.
+        method_metadata = {"method": f"data_helpers.downsample.downsample(method={method!r})",
+                           "version": "1"}
+    else:
+        if not isinstance(method, str) or not method:
+            raise TypeError(f"method={method!r} must be a non-empty string")
+        method_metadata = _json_value("method_metadata", method_metadata)
     fill_value = _fill_value(fill_value, dtype)
     ndim = len(axes)
     per_axis = f"one per axis of axes={axes!r}"
@@ -469,10 +508,22 @@ def image_model(
             for level, (s, c, n) in enumerate(zip(shard_shapes, chunks, shapes, strict=True))
         ]
 
-    units = {"space": space_unit, "time": time_unit, "channel": None}
+    by_type = {"space": space_unit, "time": time_unit, "channel": None}
+    if units is None:
+        axis_units = [by_type[AXIS_TYPES[a]] for a in axes]
+    else:
+        axis_units = list(_per_axis_values("units", units, ndim))
+        for i, unit in enumerate(axis_units):
+            if unit is not None and not isinstance(unit, str):
+                raise TypeError(f"units[{i}]={unit!r} must be a string or None")
+    omero = None
+    if isinstance(channels, Omero):
+        omero = channels
+    elif channels is not None:
+        omero = _omero_model(as_channels(channels, axes=axes, shape=shapes[0], dtype=dtype))
     axis_cls = AxisV04 if zarr_version == 2 else AxisV05
     axis_models = [
-        axis_cls(name=a, type=AXIS_TYPES[a], unit=units[AXIS_TYPES[a]]) for a in axes
+        axis_cls(name=a, type=AXIS_TYPES[a], unit=u) for a, u in zip(axes, axis_units, strict=True)
     ]
     common: dict[str, Any] = dict(
         paths=[str(level) for level in range(n_levels)],
@@ -481,18 +532,48 @@ def image_model(
         translations=[[float(v) for v in t] for t in translations],
         name=name,
         multiscale_type=method,
-        # What the strict schema asks for: how the levels were made.
-        metadata={"method": f"data_helpers.downsample.downsample(method={method!r})",
-                  "version": "1"},
+        metadata=method_metadata,
     )
     if zarr_version == 2:
         specs_v2 = [_array_spec_v2(s, dtype, c, compression, fill_value)
                     for s, c in zip(shapes, chunks, strict=True)]
-        return ImageV04.new(array_specs=specs_v2, **common)
+        return _with_omero(ImageV04.new(array_specs=specs_v2, **common), omero)
     shards: Sequence[Sequence[int] | None] = shard_shapes or [None] * n_levels
     specs_v3 = [_array_spec_v3(s, dtype, c, compression, fill_value, sh, axes)
                 for s, c, sh in zip(shapes, chunks, shards, strict=True)]
-    return ImageV05.new(array_specs=specs_v3, **common)
+    return _with_omero(ImageV05.new(array_specs=specs_v3, **common), omero)
+
+
+def _json_value(name: str, value: object) -> Any:
+    """``value`` as it is stored: JSON (no NaN; tuples become lists), or a `ValueError`."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{name}={value!r} must be a JSON value (str, int, float, bool, None, lists and "
+            f"dicts of them): {error}"
+        ) from None
+
+
+def _with_omero(image: ImageV04 | ImageV05, omero: Omero | None) -> ImageV04 | ImageV05:
+    """``image`` with the ``omero`` metadata ``omero`` (unchanged when it is None).
+
+    ome-zarr-models 1.7 has an ``omero`` field in OME-Zarr 0.4's image attributes only;
+    0.5's keep it as an extra key of the ``ome`` object (which the model allows), checked
+    by the same ``Omero`` model here and in `validate`.
+    """
+    if omero is None:
+        return image
+    omero_json = omero.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(image, ImageV04):
+        attributes = image.attributes.model_dump(by_alias=True, exclude_none=True)
+        attributes["omero"] = omero_json
+        return ImageV04(attributes=ImageAttrsV04.model_validate(attributes),
+                        members=image.members)
+    ome_json = image.ome_attributes.model_dump(by_alias=True, exclude_none=True)
+    return ImageV05(attributes=BaseZarrAttrs[ImageAttrsV05](
+        ome=ImageAttrsV05.model_validate({**ome_json, "omero": omero_json})
+    ), members=image.members)
 
 
 def create_image(
@@ -561,6 +642,277 @@ def _attributes_json(model: ImageModel) -> dict[str, Any]:
     return attributes
 
 
+# -- channels: the omero metadata ---------------------------------------------------------
+
+#: The colours of channels given none, in turn (ome-zarr-py's order: cyan, magenta, yellow,
+#: red, green, blue, white, orange); an image with one channel shows it in white.
+CHANNEL_COLORS: tuple[str, ...] = (
+    "00FFFF", "FF00FF", "FFFF00", "FF0000", "00FF00", "0000FF", "FFFFFF", "FFA500",
+)
+
+_CHANNEL_FIELDS = ("label", "color", "window", "limits", "active")
+_HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How viewers show one channel: an entry of OME-Zarr's ``omero`` metadata.
+
+    Give one per index of an image's ``c`` axis (``channels=`` of
+    `data_helpers.pyramid.build_pyramid`); `data_helpers.multiscale.MultiscaleImage.channels`
+    reads them back, from any image. Each field left None gets a default when written
+    (see `as_channels`); one read from an image is None where the image says nothing.
+
+    Attributes
+    ----------
+    label
+        The channel's name, e.g. ``"DAPI"`` (``label`` in the metadata).
+    color
+        Its colour, six hex digits ``"RRGGBB"`` such as ``"0000FF"`` (blue).
+    window
+        ``(start, end)``: the display window, the pixel values shown darkest and brightest
+        (``window.start``, ``window.end``).
+    limits
+        ``(min, max)``: the range a viewer's window slider spans, usually the range of the
+        pixel type or of the data (``window.min``, ``window.max``).
+    active
+        Whether the channel is shown when the image opens.
+
+    Examples
+    --------
+    >>> Channel(label="DAPI", color="0000FF", window=(0, 4000))
+    Channel(label='DAPI', color='0000FF', window=(0, 4000), limits=None, active=None)
+    """
+
+    label: str | None = None
+    color: str | None = None
+    window: tuple[float, float] | None = None
+    limits: tuple[float, float] | None = None
+    active: bool | None = None
+
+
+#: What ``channels=`` accepts: one entry per channel, a `Channel`, a mapping of its
+#: fields, or a label alone.
+ChannelsLike = Sequence[Channel | Mapping[str, Any] | str]
+
+
+def as_channels(
+    channels: object, *, axes: str, shape: Sequence[int], dtype: Any, name: str = "channels"
+) -> tuple[Channel, ...]:
+    """The channels ``channels`` describe, checked and completed with defaults.
+
+    The one place that reads a ``channels=`` argument, for every writer of the package.
+
+    Parameters
+    ----------
+    channels
+        One entry per index of the ``c`` axis of ``axes`` (which must have one): a
+        `Channel`, a mapping of its fields (``{"label": "DAPI", "window": (0, 4000)}``)
+        or a label alone (``"DAPI"``). A colour is ``"RRGGBB"`` (a leading ``#`` and
+        lower case are accepted) or three integers from 0 to 255.
+    axes, shape, dtype
+        The image's axes (OME letters), level-0 shape and pixel type.
+
+    Returns
+    -------
+    tuple of Channel
+        Every field set: ``color`` as ``"RRGGBB"`` in upper case, by default white for a
+        single channel, else `CHANNEL_COLORS` in turn; ``limits`` by default the range of
+        an integer pixel type (0 and 1 for booleans; for floats, the window, else 0 to 1);
+        ``window`` by default the limits; ``active`` True. ``label`` stays None when not
+        given. The window must lie within the limits.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the entry and the field that is wrong.
+
+    Examples
+    --------
+    >>> dapi, gfp = as_channels(["DAPI", {"label": "GFP", "color": "#00ff00",
+    ...                                   "window": (100, 3000)}],
+    ...                         axes="cyx", shape=(2, 64, 64), dtype="uint16")
+    >>> dapi.color, dapi.window, dapi.limits, dapi.active
+    ('00FFFF', (0.0, 65535.0), (0.0, 65535.0), True)
+    >>> gfp.color, gfp.window
+    ('00FF00', (100.0, 3000.0))
+    >>> as_channels(["DAPI"], axes="zyx", shape=(8, 64, 64), dtype="uint16")
+    Traceback (most recent call last):
+    ...
+    ValueError: channels=['DAPI'] needs a channel axis 'c', but axes='zyx' has none
+    """
+    axes = validate_axes(axes)
+    dtype = as_dtype("dtype", dtype, kinds="biuf")
+    shape = as_ints("shape", shape, len(axes), minimum=0)
+    if isinstance(channels, str | bytes | Mapping) or not isinstance(channels, Sequence):
+        raise TypeError(
+            f"{name}={channels!r} must be a sequence with one entry per channel: a Channel, "
+            "a mapping of its fields, or a label"
+        )
+    if "c" not in axes:
+        raise ValueError(
+            f"{name}={channels!r} needs a channel axis 'c', but axes={axes!r} has none"
+        )
+    count = shape[axes.index("c")]
+    if len(channels) != count:
+        raise ValueError(
+            f"{name} has {len(channels)} entries but the channel axis 'c' has {count} "
+            f"(shape {tuple(shape)}, axes {axes!r}): give one entry per channel"
+        )
+    return tuple(
+        _channel(f"{name}[{i}]", entry, dtype, CHANNEL_COLORS[i % len(CHANNEL_COLORS)]
+                 if count > 1 else "FFFFFF")
+        for i, entry in enumerate(channels)
+    )
+
+
+def _channel(name: str, entry: object, dtype: np.dtype[Any], default_color: str) -> Channel:
+    if isinstance(entry, str):
+        entry = Channel(label=entry)
+    elif isinstance(entry, Mapping):
+        unknown = [key for key in entry if key not in _CHANNEL_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"{name}={entry!r} has the keys {unknown}; a channel has {list(_CHANNEL_FIELDS)}"
+            )
+        entry = Channel(**entry)
+    elif not isinstance(entry, Channel):
+        raise TypeError(
+            f"{name}={entry!r} must be a Channel, a mapping of its fields, or a label (a string)"
+        )
+    if entry.label is not None and not isinstance(entry.label, str):
+        raise TypeError(f"{name}.label={entry.label!r} must be a string or None")
+    if entry.active is not None:
+        as_bool(f"{name}.active", entry.active)
+    color = default_color if entry.color is None else _color(f"{name}.color", entry.color)
+    window = None if entry.window is None else _interval(f"{name}.window", entry.window)
+    limits = None if entry.limits is None else _interval(f"{name}.limits", entry.limits)
+    if limits is None:
+        if dtype.kind == "b":
+            limits = (0.0, 1.0)
+        elif dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            limits = (float(info.min), float(info.max))
+        else:
+            limits = window or (0.0, 1.0)
+    if window is None:
+        window = limits
+    if not limits[0] <= window[0] <= window[1] <= limits[1]:
+        raise ValueError(
+            f"{name}.window={window!r} must lie within {name}.limits={limits!r} (for "
+            f"{dtype.name} pixels, the limits are by default the type's range)"
+        )
+    return Channel(label=entry.label, color=color, window=window, limits=limits,
+                   active=True if entry.active is None else bool(entry.active))
+
+
+def _color(name: str, value: object) -> str:
+    accepted = "a colour: 'RRGGBB' (six hex digits, such as '0000FF') or 3 integers from 0 to 255"
+    if isinstance(value, str):
+        match = _HEX_COLOR.match(value)
+        if match is None:
+            raise ValueError(f"{name}={value!r} must be {accepted}")
+        return match.group(1).upper()
+    rgb = as_ints(name, value, 3, minimum=0, accepted=accepted)
+    if max(rgb) > 255:
+        raise ValueError(f"{name}={value!r} must be {accepted}")
+    return "".join(f"{v:02X}" for v in rgb)
+
+
+def _interval(name: str, value: object) -> tuple[float, float]:
+    accepted = "two finite numbers (low, high), low <= high"
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        raise TypeError(f"{name}={value!r} must be {accepted}")
+    if len(value) != 2:
+        raise ValueError(f"{name}={value!r} must be {accepted}")
+    low, high = (as_float(f"{name}[{i}]", v, accepted=accepted) for i, v in enumerate(value))
+    if low > high:
+        raise ValueError(f"{name}={value!r} must be {accepted}")
+    return low, high
+
+
+def _omero_model(channels: Sequence[Channel]) -> Omero:
+    """The ome-zarr-models ``Omero`` model of channels completed by `as_channels`."""
+    entries = []
+    for channel in channels:
+        assert channel.window is not None and channel.limits is not None
+        entry: dict[str, Any] = {
+            "color": channel.color, "active": channel.active,
+            "window": {"start": channel.window[0], "end": channel.window[1],
+                       "min": channel.limits[0], "max": channel.limits[1]},
+        }
+        if channel.label is not None:
+            entry["label"] = channel.label
+        entries.append(OmeroChannel.model_validate(entry))
+    return Omero(channels=entries)
+
+
+def read_omero(group: str | Path | zarr.Group) -> Omero | None:
+    """The ``omero`` metadata of an image group as ome-zarr-models' ``Omero``, or None.
+
+    Read where each version keeps it (0.4: the group's attributes; 0.5: their ``ome``
+    object) and validated by the same model for both; what the model does not name (such
+    as ``label``, ``active``, ``family``, ``rdefs``) is kept as the model's extra fields.
+
+    Raises
+    ------
+    ValueError
+        When ``omero`` is there but not as the model describes it.
+
+    Examples
+    --------
+    >>> model = image_model(shapes=[(2, 4, 4)], dtype="uint8", chunks=[(1, 4, 4)],
+    ...                     axes="cyx", scales=[[1.0, 1.0, 1.0]],
+    ...                     translations=[[0.0, 0.0, 0.0]], channels=["DAPI", "GFP"])
+    >>> omero = read_omero(create_image(zarr.storage.MemoryStore(), model))
+    >>> [(c.label, c.color, c.window.end) for c in omero.channels]
+    [('DAPI', '00FFFF', 255.0), ('GFP', 'FF00FF', 255.0)]
+    """
+    opened = _open_group(group)
+    attributes = opened.attrs.asdict()
+    ome_json = attributes if opened.metadata.zarr_format == 2 else attributes.get("ome")
+    # ome-zarr-models' own to_zarr writes 0.4's unset omero as null: no omero either.
+    if not isinstance(ome_json, Mapping) or ome_json.get("omero") is None:
+        return None
+    try:
+        return Omero.model_validate(ome_json["omero"])
+    except Exception as error:  # pydantic's ValidationError
+        raise ValueError(f"the image's omero metadata is not valid: {error}") from error
+
+
+def read_channels(group: str | Path | zarr.Group) -> tuple[Channel, ...]:
+    """The channels the ``omero`` metadata of an image group describes; ``()`` without it.
+
+    Each field is as stored (None where the image gives none); see `Channel`.
+
+    Examples
+    --------
+    >>> model = image_model(shapes=[(1, 4, 4)], dtype="uint16", chunks=[(1, 4, 4)],
+    ...                     axes="cyx", scales=[[1.0, 1.0, 1.0]],
+    ...                     translations=[[0.0, 0.0, 0.0]],
+    ...                     channels=[Channel("DAPI", "0000FF", window=(0, 4000))])
+    >>> (dapi,) = read_channels(create_image(zarr.storage.MemoryStore(), model))
+    >>> dapi.label, dapi.color, dapi.window, dapi.limits, dapi.active
+    ('DAPI', '0000FF', (0.0, 4000.0), (0.0, 65535.0), True)
+    """
+    omero = read_omero(group)
+    if omero is None:
+        return ()
+    channels = []
+    for channel in omero.channels:
+        label = getattr(channel, "label", None)
+        active = getattr(channel, "active", None)
+        window = channel.window
+        channels.append(Channel(
+            label=_text(label), color=channel.color,
+            window=(float(window.start), float(window.end)),
+            limits=(float(window.min), float(window.max)),
+            active=active if isinstance(active, bool) else None,
+        ))
+    return tuple(channels)
+
+
+
 # -- label images ---------------------------------------------------------------------------
 
 
@@ -580,6 +932,9 @@ def label_image_model(
     name: str = "labels",
     colors: Any = None,
     properties: Any = None,
+    units: Sequence[str | None] | None = None,
+    method: str = "mode",
+    method_metadata: Any = None,
 ) -> ImageLabelV04 | ImageLabelV05:
     """Build the ome-zarr-models model of a label image: a multiscale plus ``image-label``.
 
@@ -602,7 +957,8 @@ def label_image_model(
     Label values are integers of ``dtype``'s range. When both are given, they must
     describe the same label values: ome-zarr-models refuses colors and properties that
     differ. An empty mapping is the same as None (the specification wants at least one
-    entry in a list it has). The other parameters are `image_model`'s.
+    entry in a list it has). The other parameters are `image_model`'s (``method`` and
+    ``method_metadata`` there carry another label image's own, for a copy of it).
 
     Examples
     --------
@@ -637,7 +993,7 @@ def label_image_model(
         shapes=shapes, dtype=dtype, chunks=chunks, axes=axes, scales=scales,
         translations=translations, zarr_version=zarr_version, compression=compression,
         shard_shapes=shard_shapes, space_unit=space_unit, time_unit=time_unit, name=name,
-        method="mode", fill_value=0,
+        method=method, fill_value=0, units=units, method_metadata=method_metadata,
     )
     label: dict[str, Any] = {"version": image.ome_zarr_version,
                              "source": {"image": LABEL_SOURCE}}
@@ -928,6 +1284,8 @@ class MultiscaleMetadata:
     scales: tuple[tuple[float, ...], ...]
     translations: tuple[tuple[float, ...], ...]
     method: str | None
+    # The multiscale's "metadata", about how its levels were made (any JSON value).
+    method_metadata: Any = None
 
 
 def _open_group(group: str | Path | zarr.Group) -> zarr.Group:
@@ -950,8 +1308,6 @@ def _load_model(group: zarr.Group) -> ImageV04 | ImageV05:
     and validated the same way when it is made.
     """
     # Imported here, beside their only use (the rest of the module builds images).
-    from ome_zarr_models.v04.image import ImageAttrs as ImageAttrsV04
-    from ome_zarr_models.v05.image import ImageAttrs as ImageAttrsV05
     from pydantic_zarr.v2 import GroupSpec as GroupSpecV2
     from pydantic_zarr.v3 import GroupSpec as GroupSpecV3
 
@@ -1032,6 +1388,7 @@ def read_multiscale(group: str | Path | zarr.Group) -> MultiscaleMetadata:
         scales=tuple(scales),
         translations=tuple(translations),
         method=_text(multiscale.type),
+        method_metadata=multiscale.metadata,
     )
 
 
@@ -1143,6 +1500,10 @@ def validate(group: str | Path | zarr.Group, *, strict: bool = True) -> ImageV04
     try:
         model = _load_model(opened)
     except Exception as error:  # pydantic's ValidationError and zarr's errors alike
+        raise ValueError(f"not a valid OME-Zarr image: {error}") from error
+    try:
+        read_omero(opened)  # ome-zarr-models 1.7's 0.5 image has no omero field to check it
+    except ValueError as error:
         raise ValueError(f"not a valid OME-Zarr image: {error}") from error
     # As stored: a JSON round trip turns in-memory tuples into the arrays JSON has.
     attributes = json.loads(json.dumps(opened.attrs.asdict()))

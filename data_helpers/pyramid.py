@@ -80,6 +80,7 @@ class _Plan:
     shard_shapes: tuple[tuple[int, ...], ...] | None
     scales: list[list[float]]
     translations: list[list[float]]
+    channels: tuple[ome.Channel, ...] | None
 
 
 def build_pyramid(
@@ -98,6 +99,7 @@ def build_pyramid(
     compression: Compression = "blosc-zstd",
     overwrite: bool = False,
     progress: bool = False,
+    channels: ome.ChannelsLike | None = None,
 ) -> MultiscaleImage:
     """Write ``source`` and its downsampled levels as an OME-Zarr multiscale image.
 
@@ -161,6 +163,12 @@ def build_pyramid(
         raised before anything is written.
     progress
         Show a rich progress bar, one line per level, advancing by batches of blocks.
+    channels
+        How viewers show each channel, written as OME-Zarr ``omero`` metadata: one entry
+        per index of the ``c`` axis (``axes`` must have one), each an `ome.Channel`, a
+        mapping of its fields or a label alone, e.g. ``[Channel(label="DAPI",
+        color="0000FF", window=(0, 4000)), "GFP"]``. Fields left out get defaults (see
+        `ome.as_channels`). By default no ``omero`` metadata is written.
 
     Returns
     -------
@@ -219,14 +227,14 @@ def build_pyramid(
     as_bool("progress", progress)
     plan = _plan(source, axes=axes, scale=scale, unit=unit, factors=factors, method=method,
                  max_levels=max_levels, chunks=chunks, zarr_version=zarr_version,
-                 shard_chunks=shard_chunks, compression=compression)
+                 shard_chunks=shard_chunks, compression=compression, channels=channels)
     # Checked, locked and written aside: dest changes only when the whole image is there.
     with _destination.Destination(dest, overwrite=overwrite, source=source) as destination:
         model = ome.image_model(
             shapes=plan.shapes, dtype=source.dtype, chunks=plan.chunks, axes=plan.axes,
             scales=plan.scales, translations=plan.translations, zarr_version=zarr_version,
             compression=compression, shard_shapes=plan.shard_shapes, space_unit=unit,
-            name=ome.image_name(destination.path), method=method,
+            name=ome.image_name(destination.path), method=method, channels=plan.channels,
         )
         group = ome.create_image(zarr.storage.LocalStore(destination.staging), model)
         _write_levels(source, [ome.level_array(group, str(level))
@@ -281,8 +289,12 @@ def _plan(source: Any, **settings: Any) -> _Plan:
             tuple(c * k for c, k in zip(lc, per_shard, strict=True)) for lc in level_chunks
         )
     scales, translations = ome.level_transforms(scale, level_factors, method=method)
+    channels = settings["channels"]
+    if channels is not None:
+        channels = ome.as_channels(channels, axes=axes, shape=shape, dtype=source.dtype)
     return _Plan(axes=axes, level_factors=level_factors, shapes=shapes, chunks=level_chunks,
-                 shard_shapes=shard_shapes, scales=scales, translations=translations)
+                 shard_shapes=shard_shapes, scales=scales, translations=translations,
+                 channels=channels)
 
 
 def _check_source(source: Any) -> None:

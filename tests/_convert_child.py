@@ -12,6 +12,11 @@ Usage: ``python tests/_convert_child.py COMMAND ARGS...``
     ``tifffile.imwrite`` writes by default), filled band by band through a memory map.
 ``convert PATH DEST``
     `tiff_to_ome_zarr` of PATH into DEST.
+``image PATH HEIGHTxWIDTH``
+    `build_pyramid` of the same lazy pixels, two levels in chunks of 1024 x 1024 (Zarr v2).
+``convert-image SOURCE DEST``
+    `convert_image` of the OME-Zarr image SOURCE into DEST: Zarr v3, chunks of 256 x 256 in
+    shards of 4 x 4 chunks.
 ``measure COMMAND ARGS...``
     Run ``COMMAND ARGS...`` in a fresh grandchild and print its peak resident memory in
     bytes, as the kernel counts it (``os.wait4``).
@@ -96,6 +101,15 @@ def main(argv: list[str]) -> None:
         del mapped
     elif command == "convert":
         convert.tiff_to_ome_zarr(args[0], args[1], compression="blosc-lz4")
+    elif command == "image":
+        from data_helpers.pyramid import build_pyramid
+
+        height, width = (int(n) for n in args[1].split("x"))
+        build_pyramid(lazy_image((height, width)), args[0], axes="yx", chunks=(TILE, TILE),
+                      max_levels=2, compression="blosc-lz4")
+    elif command == "convert-image":
+        convert.convert_image(args[0], args[1], chunks=(256, 256), shard_chunks=4,
+                              compression="blosc-lz4")
     else:
         raise SystemExit(f"unknown command {command!r}")
 

@@ -30,6 +30,18 @@ def test_blocks_of_fill_value_are_not_written(tmp_path: Path) -> None:
     np.testing.assert_array_equal(target[...], data)
 
 
+def test_a_block_of_negative_zeros_is_written(tmp_path: Path) -> None:
+    """-0.0 == 0.0, the fill value, but a skipped block would read back as +0.0."""
+    target = zarr.create_array(tmp_path / "f.zarr", shape=(8, 8), chunks=(4, 4),
+                               dtype="float32", fill_value=0.0)
+    data = np.zeros((8, 8), np.float32)
+    data[:4, :4] = -0.0
+    data[4:, 4:] = np.nan
+    _blocks.store(da.from_array(data, chunks=(4, 4)), target, None, "test")
+    assert target.nchunks_initialized == 2  # the -0.0 and the NaN chunks
+    assert target[...].tobytes() == data.tobytes()
+
+
 def test_finished_tasks_gives_threads_a_pool_and_leaves_other_schedulers_alone() -> None:
     with _blocks.finished_tasks() as pool:
         assert pool is not None

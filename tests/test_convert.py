@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,13 @@ import zarr
 
 from data_helpers import _destination, convert, ome
 from data_helpers._destination import DestinationBusyError, FileDestination
-from data_helpers.convert import tiff_to_ome_zarr, write_tiff
+from data_helpers.convert import convert_image, tiff_to_ome_zarr, write_tiff
 from data_helpers.downsample import downsample
+from data_helpers.labels import write_labels
 from data_helpers.multiscale import MultiscaleImage
 from data_helpers.pyramid import build_pyramid
-from tests import _convert_child
+from tests import _convert_child, _ome_zarr_py
+from tests.test_multiscale import other_tool_image
 
 SIGNATURES = (b"II*\x00", b"II+\x00")
 
@@ -438,7 +442,7 @@ def stack(tmp_path: Path) -> Path:
     ({"axes": "zyx", "scale": "big"}, TypeError, r"scale='big' must be a finite number > 0"),
     ({"axes": "zyx", "unit": 5}, TypeError, r"unit=5 must be a string"),
     ({"axes": "zyx", "levels": 3}, TypeError, r"unknown pyramid options \['levels'\]; "
-                                              r"accepted: \['chunks', "),
+                                              r"accepted: \['channels', 'chunks', "),
     ({"axes": "zyx", "method": "median"}, ValueError, r"method='median' must be one of"),
     ({"axes": "zyx", "overwrite": "yes"}, TypeError, r"overwrite='yes' must be True or False"),
 ])
@@ -666,3 +670,363 @@ def test_a_contiguous_tiff_converts_in_bounded_memory(tmp_path: Path) -> None:
     print(report)
     assert converted - baseline < 0.4 * nbytes, report
     check_pixels(MultiscaleImage.open(tmp_path / "strip.zarr").level(0), shape)
+
+
+# -- tiff_to_ome_zarr's channels ---------------------------------------------------------------
+
+
+def test_an_rgb_tiff_gets_its_channels_named(tmp_path: Path) -> None:
+    rgb = np.random.default_rng(5).integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb", tile=(16, 16))
+    channels = [ome.Channel("red", "FF0000"), ome.Channel("green", "00FF00"),
+                ome.Channel("blue", "0000FF")]
+    image = tiff_to_ome_zarr(tmp_path / "rgb.tif", tmp_path / "rgb.zarr", channels=channels)
+    assert [(c.label, c.color, c.window) for c in image.channels] == [
+        ("red", "FF0000", (0.0, 255.0)), ("green", "00FF00", (0.0, 255.0)),
+        ("blue", "0000FF", (0.0, 255.0))]
+    ome.validate(tmp_path / "rgb.zarr")
+    with pytest.raises(ValueError, match="channels has 2 entries but the channel axis 'c' has 3"):
+        tiff_to_ome_zarr(tmp_path / "rgb.tif", tmp_path / "two.zarr", channels=["r", "g"])
+    assert not (tmp_path / "two.zarr").exists()
+
+
+# -- convert_image -----------------------------------------------------------------------------
+
+
+def our_image(path: Path, zarr_version: int = 2, **options: Any) -> MultiscaleImage:
+    """A 'czyx' pyramid of ours with channels and two label images, one with metadata."""
+    data = np.random.default_rng(8).integers(0, 4000, size=(2, 10, 50, 44), dtype=np.uint16)
+    options.setdefault("chunks", (1, 4, 16, 16))
+    image = build_pyramid(
+        data, path, axes="czyx", scale={"z": 2.0, "y": 0.7, "x": 0.7}, zarr_version=zarr_version,
+        factors={"y": 2, "x": 2}, channels=[ome.Channel("DAPI", "0000FF", (0, 4000)),
+                                            {"label": "GFP", "active": False}], **options)
+    write_labels(image, "nuclei", (data // 1000).astype(np.uint8),
+                 colors={1: (255, 0, 0, 255), 2: (0, 255, 0, 128)},
+                 properties={1: {"class": "nucleus"}, 2: {"class": "cell", "area": 12}})
+    write_labels(image, "mask", (data > 2000).astype(np.uint32))
+    return MultiscaleImage.open(path)
+
+
+def assert_same_image(copy: MultiscaleImage, source: MultiscaleImage) -> None:
+    """Every level bit-exact and everything the metadata says the same."""
+    assert copy.shapes == source.shapes
+    assert copy.dtype == source.dtype
+    for k in range(source.levels):
+        expected = source.level(k)[...]
+        written = copy.level(k)[...]
+        assert written.dtype == expected.dtype
+        assert written.tobytes() == expected.tobytes(), f"level {k} differs"
+    ours, theirs = copy.metadata, source.metadata
+    assert ours.axes == theirs.axes and ours.axis_types[1:] == theirs.axis_types[1:]
+    assert ours.units == theirs.units
+    assert ours.scales == theirs.scales and ours.translations == theirs.translations
+    assert ours.name == theirs.name and ours.method == theirs.method
+    assert ours.method_metadata == theirs.method_metadata
+    assert copy.channels == source.channels
+    assert copy.labels == source.labels
+    for name in source.labels:
+        label, expected_label = copy.label(name), source.label(name)
+        assert_same_image(label, expected_label)
+        assert label.image_label is not None and expected_label.image_label is not None
+        assert label.image_label.colors == expected_label.image_label.colors
+        assert label.image_label.properties == expected_label.image_label.properties
+        assert label.image_label.version == copy.version
+
+
+def validate_all(path: Path) -> None:
+    """The image and each of its label images pass the package's validation (strict)."""
+    ome.validate(path)
+    for name in ome.read_labels(path):
+        ome.validate_label_image(path / "labels" / name)
+
+
+@pytest.fixture(scope="module")
+def ours_v2(tmp_path_factory: pytest.TempPathFactory) -> MultiscaleImage:
+    return our_image(tmp_path_factory.mktemp("ours") / "ours.zarr")
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_convert_image_copies_our_image_whole(
+    tmp_path: Path, ours_v2: MultiscaleImage, zarr_version: int
+) -> None:
+    copy = convert_image(ours_v2, tmp_path / "copy.zarr", zarr_version=zarr_version)
+    assert copy.version == {2: "0.4", 3: "0.5"}[zarr_version]
+    assert copy.chunks == ours_v2.chunks  # chunks=None keeps each level's
+    assert copy.level(0).shards is None
+    validate_all(tmp_path / "copy.zarr")
+    assert_same_image(copy, ours_v2)
+    # ... and back again, from 0.5 (or 0.4) to 0.4, by path.
+    again = convert_image(tmp_path / "copy.zarr", tmp_path / "again.zarr", zarr_version=2)
+    validate_all(tmp_path / "again.zarr")
+    assert_same_image(again, ours_v2)
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+@pytest.mark.parametrize("to_version", [2, 3])
+def test_convert_image_copies_ome_zarr_py_images(
+    tmp_path: Path, zarr_version: int, to_version: int
+) -> None:
+    """ome-zarr-py 0.18's image: levels s0, s1, omero with rdefs, labels of their own levels."""
+    _ome_zarr_py.write_theirs(tmp_path / "theirs.zarr", zarr_version)
+    source = MultiscaleImage.open(tmp_path / "theirs.zarr")
+    copy = convert_image(tmp_path / "theirs.zarr", tmp_path / "copy.zarr",
+                         zarr_version=to_version)
+    validate_all(tmp_path / "copy.zarr")
+    np.testing.assert_array_equal(copy.level(0)[...], _ome_zarr_py.image_pixels())
+    np.testing.assert_array_equal(copy.label("cells").level(0)[...],
+                                  _ome_zarr_py.label_pixels())
+    assert copy.metadata.paths == ("0", "1") and copy.label("cells").levels == 3
+    assert copy.chunks == source.chunks == [(1, 3, 16, 16)] * 2
+    assert copy.channels[0] == ome.Channel("DAPI", "0000FF", (0.0, 4000.0), (0.0, 65535.0), True)
+    # The omero metadata is copied whole: what Channel has no place for, too.
+    omero = ome.read_omero(tmp_path / "copy.zarr")
+    assert omero is not None
+    dumped = omero.model_dump(mode="json", exclude_none=True)
+    assert dumped["rdefs"] == _ome_zarr_py.OMERO["rdefs"]
+    assert dumped["channels"][0]["family"] == "linear"
+    assert dumped["channels"][1]["coefficient"] == 1.0
+    # ome-zarr-py stamps 0.5's omero with its version: the copy's is its own.
+    assert dumped.get("version") in (None, copy.version)
+    assert dumped.get("version") == (None if zarr_version == 2 else copy.version)
+    # Their multiscale said nothing about its levels: the copy says so, as strict wants.
+    assert copy.metadata.method == "unknown"
+    assert "convert_image" in copy.metadata.method_metadata["description"]
+    # Everything else as they wrote it, and ome-zarr-py reads the copy back.
+    for k in range(source.levels):
+        assert copy.scale(k) == source.scale(k)
+        assert copy.translation(k) == source.translation(k)
+    assert copy.metadata.units == source.metadata.units
+    assert copy.label("cells").image_label.colors == {  # type: ignore[union-attr]
+        1: (255, 0, 0, 255), 2: (0, 255, 0, 255)}
+    ome_zarr = _ome_zarr_py.ome_zarr_py()
+    nodes = list(ome_zarr.reader.Reader(ome_zarr.io.parse_url(str(tmp_path / "copy.zarr")))())
+    assert nodes[0].metadata["channel_names"] == ["DAPI", "GFP"]
+    assert [n.metadata["name"] for n in nodes if n.load(ome_zarr.reader.Label)] == ["cells"]
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_convert_image_folds_global_transforms_and_keeps_the_type(
+    tmp_path: Path, zarr_version: int
+) -> None:
+    arrays = other_tool_image(tmp_path / "other.zarr", zarr_version)
+    source = MultiscaleImage.open(tmp_path / "other.zarr")
+    copy = convert_image(source, tmp_path / "copy.zarr", zarr_version=5 - zarr_version)
+    validate_all(tmp_path / "copy.zarr")
+    assert [copy.scale(k) for k in range(2)] == [(0.5, 0.25), (1.0, 0.5)]
+    assert copy.translation(1) == (10.0, 20.0)
+    assert copy.metadata.units == ("nanometer", "nanometer")
+    assert (copy.metadata.name, copy.metadata.method) == ("other", "stride")
+    for level, array in enumerate(arrays):
+        np.testing.assert_array_equal(copy.level(level)[...], array)
+
+
+def test_convert_image_new_chunks_and_shards(tmp_path: Path, ours_v2: MultiscaleImage) -> None:
+    copy = convert_image(ours_v2, tmp_path / "s.zarr", chunks={"z": 2, "y": 32, "x": 32},
+                         shard_chunks={"z": 5, "y": 2, "x": 2}, compression="blosc-lz4")
+    assert copy.chunks[0] == (1, 2, 32, 32) and copy.level(0).shards == (1, 10, 64, 64)
+    assert copy.chunks[-1] == (1, 2, 13, 11)  # clipped to the level's shape (1, 10, 13, 11)
+    assert copy.label("nuclei").level(0).shards == (1, 10, 64, 64)
+    codecs = json.loads((tmp_path / "s.zarr" / "0" / "zarr.json").read_text())["codecs"]
+    assert codecs[0]["configuration"]["codecs"][1]["configuration"]["cname"] == "lz4"
+    validate_all(tmp_path / "s.zarr")
+    assert_same_image(copy, ours_v2)
+    # A sharded source, copied unsharded to Zarr v2 with chunks of one int per axis.
+    plain = convert_image(copy, tmp_path / "p.zarr", zarr_version=2, chunks=(1, 10, 8, 8),
+                          compression=None)
+    assert plain.chunks[0] == (1, 10, 8, 8)
+    validate_all(tmp_path / "p.zarr")
+    assert_same_image(plain, ours_v2)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint32", "float32", "float64", "bool"])
+def test_convert_image_is_bit_exact_for_every_pixel_type(tmp_path: Path, dtype: str) -> None:
+    rng = np.random.default_rng(9)
+    if dtype == "bool":
+        data = rng.random((40, 36)) > 0.5
+    elif dtype.startswith("float"):
+        data = rng.normal(size=(40, 36)).astype(dtype)
+        data[0, :4] = [np.nan, -0.0, np.inf, -np.inf]
+        data[16:32] = -0.0  # whole blocks of it: equal to the fill value 0.0, but not it
+    else:
+        info = np.iinfo(dtype)
+        data = rng.integers(info.min, info.max, size=(40, 36), dtype=dtype, endpoint=True)
+    source = build_pyramid(data, tmp_path / "a.zarr", axes="yx", chunks=(16, 16),
+                           method="max" if dtype == "bool" else "mean")
+    copy = convert_image(source, tmp_path / "b.zarr", chunks=(8, 32))
+    validate_all(tmp_path / "b.zarr")
+    for k in range(source.levels):
+        assert copy.level(k)[...].tobytes() == source.level(k)[...].tobytes()
+    assert copy.level(0)[...].tobytes() == data.tobytes()  # and so is build_pyramid's
+    assert copy.dtype == data.dtype
+
+
+def test_convert_image_of_a_big_endian_v2_image(tmp_path: Path) -> None:
+    data = np.arange(24 * 20, dtype=">u2").reshape(24, 20)
+    source = build_pyramid(data.astype("<u2"), tmp_path / "a.zarr", axes="yx", chunks=(8, 8),
+                           max_levels=1)
+    # The same image with its level stored big-endian, as Zarr v2 allows.
+    zarr.create_array(zarr.storage.LocalStore(tmp_path / "a.zarr"), name="0", shape=data.shape,
+                      dtype=">u2", chunks=(8, 8), zarr_format=2, overwrite=True)[...] = data
+    assert MultiscaleImage.open(source.path).level(0).dtype == np.dtype(">u2")  # type: ignore[arg-type]
+    copy = convert_image(source.path, tmp_path / "b.zarr")  # type: ignore[arg-type]
+    np.testing.assert_array_equal(copy.level(0)[...], data)
+    assert copy.dtype == np.dtype("<u2")
+
+
+def test_convert_image_shows_progress_for_every_level(
+    tmp_path: Path, ours_v2: MultiscaleImage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = convert_image(ours_v2, tmp_path / "p.zarr", progress=True)
+    out = capsys.readouterr().out
+    for level, shape in enumerate(copy.shapes):
+        assert f"level {level} {shape}" in out
+        assert f"labels/nuclei level {level} {shape}" in out
+        assert f"labels/mask level {level} {shape}" in out
+    assert "blocks" in out
+
+
+# -- convert_image: bad input and the data-safety rules ----------------------------------------
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"zarr_version": 4}, ValueError, r"zarr_version=4 must be 2 \(OME-Zarr 0.4\) or 3"),
+    ({"zarr_version": 2, "shard_chunks": 2}, ValueError,
+     r"shard_chunks=2 needs zarr_version=3 \(got zarr_version=2\): Zarr v2 has no sharding"),
+    ({"shard_chunks": 0}, ValueError, r"shard_chunks=0 must be an integer >= 1"),
+    ({"chunks": 16}, TypeError, r"chunks=16: give one int per axis of axes='czyx'"),
+    ({"chunks": (1, 16, 16)}, ValueError, r"chunks=\(1, 16, 16\) has 3 entries but "
+                                          r"axes='czyx' has 4"),
+    ({"chunks": {"q": 4}}, ValueError, r"chunks=\{'q': 4\} names axes not in axes='czyx'"),
+    ({"chunks": (1, 4, 0, 16)}, ValueError, r"chunks\[2\]=0 must be an integer >= 1"),
+    ({"compression": "gzip"}, ValueError, r"compression='gzip' must be one of"),
+    ({"overwrite": 1}, TypeError, r"overwrite=1 must be True or False"),
+    ({"progress": "no"}, TypeError, r"progress='no' must be True or False"),
+])
+def test_convert_image_refuses_bad_settings(
+    tmp_path: Path, ours_v2: MultiscaleImage, kwargs: dict[str, Any], error: type, match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        convert_image(ours_v2, tmp_path / "bad.zarr", **kwargs)
+    assert file_names(tmp_path) == []
+
+
+def test_convert_image_refuses_what_is_not_an_image(tmp_path: Path,
+                                                    ours_v2: MultiscaleImage) -> None:
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(TypeError, match=r"source=3 must be the path of an OME-Zarr image"):
+        convert_image(3, tmp_path / "a.zarr")  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError, match="no OME-Zarr image at"):
+        convert_image(tmp_path / "missing.zarr", tmp_path / "a.zarr")
+    with pytest.raises(ValueError, match="is not a Zarr group"):
+        convert_image(tmp_path / "notes", tmp_path / "a.zarr")
+    with pytest.raises(ValueError, match="is a label image; convert the image it labels"):
+        convert_image(ours_v2.label("nuclei"), tmp_path / "a.zarr")
+    assert file_names(tmp_path) == ["notes"]
+
+
+def test_convert_image_refuses_axes_and_labels_it_cannot_write(tmp_path: Path) -> None:
+    image = build_pyramid(np.zeros((16, 16), np.uint8), tmp_path / "a.zarr", axes="yx",
+                          chunks=(8, 8))
+    write_labels(image, "cells", np.ones((16, 16), np.uint8))
+    group = zarr.open_group(tmp_path / "a.zarr", mode="r+")
+    # A label image of floats, which OME-Zarr does not allow.
+    zarr.create_array(group.store, name="labels/cells/1", shape=(8, 8), dtype="float32",
+                      chunks=(8, 8), zarr_format=2, overwrite=True)
+    zarr.create_array(group.store, name="labels/cells/0", shape=(16, 16), dtype="float32",
+                      chunks=(8, 8), zarr_format=2, overwrite=True)
+    with pytest.raises(ValueError, match=r"the source's label image 'cells' cannot be copied: "
+                                         r"dtype='float32' must be one of"):
+        convert_image(image, tmp_path / "b.zarr")
+    # An axis with a name OME-Zarr's usual five do not have.
+    attributes = group.attrs.asdict()
+    attributes["multiscales"][0]["axes"][0]["name"] = "row"
+    group.attrs.put(attributes)
+    with pytest.raises(ValueError, match=r"the source has the axes \['row', 'x'\], which "
+                                         r"convert_image cannot copy"):
+        convert_image(tmp_path / "a.zarr", tmp_path / "b.zarr")
+    assert not (tmp_path / "b.zarr").exists()
+
+
+def test_convert_image_never_writes_over_or_inside_its_source(
+    tmp_path: Path, ours_v2: MultiscaleImage
+) -> None:
+    source = ours_v2.path
+    assert source is not None
+    before = sorted(p.relative_to(source) for p in source.rglob("*"))
+    for dest, overwrite in [(source, True), (source, False), (source / "labels" / "x", False),
+                            (source / "copy.zarr", True), (source.parent, True)]:
+        with pytest.raises(ValueError, match=r"is where the source is read from|current dir"):
+            convert_image(source, dest, overwrite=overwrite)
+    # Read through the image's own label image: still its source.
+    with pytest.raises(ValueError, match="is where the source is read from"):
+        convert_image(ours_v2, source / "labels", overwrite=True)
+    assert sorted(p.relative_to(source) for p in source.rglob("*")) == before
+    assert_same_image(MultiscaleImage.open(source), ours_v2)
+
+
+def test_convert_image_replaces_only_a_zarr_store_and_only_when_asked(
+    tmp_path: Path, ours_v2: MultiscaleImage
+) -> None:
+    old = build_pyramid(np.ones((16, 16), np.uint8), tmp_path / "old.zarr", axes="yx",
+                        chunks=(8, 8))
+    with pytest.raises(FileExistsError, match=r"dest='.*old\.zarr' already exists"):
+        convert_image(ours_v2, old.path)  # type: ignore[arg-type]
+    assert (MultiscaleImage.open(tmp_path / "old.zarr").level(0)[...] == 1).all()
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"a cat")
+    with pytest.raises(ValueError, match="overwrite=True replaces only a Zarr store"):
+        convert_image(ours_v2, tmp_path / "photos", overwrite=True)
+    assert (tmp_path / "photos" / "cat.jpg").read_bytes() == b"a cat"
+    copy = convert_image(ours_v2, tmp_path / "old.zarr", overwrite=True)
+    assert_same_image(copy, ours_v2)
+    assert file_names(tmp_path) == ["old.zarr", "photos"]
+
+
+def test_convert_image_refuses_a_second_writer(tmp_path: Path,
+                                               ours_v2: MultiscaleImage) -> None:
+    with _destination.WriteLock(tmp_path / "busy.zarr"):
+        with pytest.raises(DestinationBusyError, match="is being written by another writer"):
+            convert_image(ours_v2, tmp_path / "busy.zarr")
+    assert file_names(tmp_path) == []
+
+
+def test_a_corrupt_chunk_leaves_the_old_store_and_nothing_half_written(
+    tmp_path: Path, ours_v2: MultiscaleImage
+) -> None:
+    source = tmp_path / "source.zarr"
+    convert_image(ours_v2, source, zarr_version=2)
+    chunk = source / "labels" / "mask" / "1" / "0" / "0" / "0" / "0"
+    chunk.write_bytes(b"not a blosc frame")  # the last thing copied: everything else was
+    old = build_pyramid(np.ones((16, 16), np.uint8), tmp_path / "dest.zarr", axes="yx",
+                        chunks=(8, 8), max_levels=1)
+    with pytest.raises(RuntimeError, match="error during blosc decompression"):
+        convert_image(source, old.path, overwrite=True)  # type: ignore[arg-type]
+    time.sleep(0.2)  # no straggler task may write after the error
+    assert file_names(tmp_path) == ["dest.zarr", "source.zarr"]
+    assert MultiscaleImage.open(tmp_path / "dest.zarr").shapes == [(16, 16)]
+    with pytest.raises(RuntimeError, match="error during blosc decompression"):
+        convert_image(source, tmp_path / "new.zarr")
+    assert file_names(tmp_path) == ["dest.zarr", "source.zarr"]
+
+
+def test_convert_image_memory_stays_far_below_the_image(tmp_path: Path) -> None:
+    """A 256 MiB image (2 levels, chunks of 2 MiB) copied into small chunks in shards.
+
+    The peak, less the peak of a process that only imports the same modules, must stay
+    below a quarter of the image (measured: about 40 MiB, a sixth of it).
+    """
+    shape = (16384, 8192)
+    nbytes = shape[0] * shape[1] * 2
+    source = tmp_path / "source.zarr"
+    peak_rss("image", str(source), f"{shape[0]}x{shape[1]}")  # made, not measured
+    baseline = peak_rss("import")
+    converted = peak_rss("convert-image", str(source), str(tmp_path / "copy.zarr"))
+    report = (f"baseline {baseline / 2**20:.0f} MiB, convert_image "
+              f"{converted / 2**20:.0f} MiB, image {nbytes / 2**20:.0f} MiB")
+    print(report)
+    assert converted - baseline < 0.25 * nbytes, report
+    copy = MultiscaleImage.open(tmp_path / "copy.zarr")
+    assert copy.shapes == MultiscaleImage.open(source).shapes
+    assert copy.level(0).chunks == (256, 256) and copy.level(0).shards == (1024, 1024)
+    check_pixels(copy.level(0), shape)

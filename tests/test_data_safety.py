@@ -29,6 +29,7 @@ import zarr
 
 from data_helpers import _destination, ome
 from data_helpers._destination import DestinationBusyError, source_paths
+from data_helpers.convert import convert_image
 from data_helpers.multiscale import MultiscaleImage
 from data_helpers.pyramid import build_pyramid
 from data_helpers.writer import ChunkingProperties, StorageProperties, ZarrStreamWriter
@@ -86,11 +87,20 @@ def hidden_leftovers(folder: Path) -> list[str]:
 # -- overwrite=True replaces only a Zarr store ------------------------------------------------
 
 
+def convert(dest: object) -> MultiscaleImage:
+    """`convert_image` of a small image of ours, made in the working folder, to ``dest``."""
+    source = Path("convert-source.zarr")
+    if not source.exists():
+        build_pyramid(image(), source, axes="yx", chunks=(16, 16))
+    return convert_image(source, dest, overwrite=True)  # type: ignore[arg-type]
+
+
 WRITERS = {
     "build_pyramid": lambda dest: build_pyramid(image(), dest, axes="yx", overwrite=True),
     "writer": lambda dest: ZarrStreamWriter(storage(dest, overwrite=True),
                                             frame_shape=(8, 8), dtype="uint8").close(),
     "create_image": lambda dest: ome.create_image(dest, model(), overwrite=True),
+    "convert_image": convert,
 }
 
 
@@ -439,3 +449,15 @@ def test_destination_module_is_the_only_place_that_deletes() -> None:
         if deleting.search(line)
     ]
     assert offenders == []
+
+
+def test_convert_image_never_replaces_its_source(sandbox: Path) -> None:
+    """`convert_image(p, p, overwrite=True)` would delete the image it reads, labels and all."""
+    path = sandbox / "img.zarr"
+    original = build_pyramid(image(), path, axes="yx", chunks=(16, 16))
+    before = snapshot(path)
+    for dest in (path, "../img.zarr", path / "0", path.parent):
+        with pytest.raises(ValueError, match=r"is where the source is read from|current dir"):
+            convert_image(original, dest, overwrite=True)
+    assert snapshot(path) == before
+    assert hidden_leftovers(sandbox) == []

@@ -32,6 +32,7 @@ from data_helpers.multiscale import MultiscaleImage
 from data_helpers.pyramid import build_pyramid
 from data_helpers.sample_data import make_volume
 from data_helpers.serve import ServedDirectory, serve_directory
+from tests import _ome_zarr_py
 
 
 @pytest.fixture(scope="module")
@@ -826,3 +827,43 @@ def test_a_url_is_normalised(server: ServedDirectory) -> None:
     # The scheme lowercased, the trailing slash dropped: the URL keys are appended to.
     image = MultiscaleImage.open(f"HTTP://127.0.0.1:{server.port}/v2.zarr/")
     assert image.url == f"{server.url}/v2.zarr"
+# -- channels --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_channels_of_another_tools_image(tmp_path: Path, zarr_version: int) -> None:
+    _ome_zarr_py.write_theirs(tmp_path / "theirs.zarr", zarr_version)
+    image = MultiscaleImage.open(tmp_path / "theirs.zarr")
+    assert image.channels == (
+        ome.Channel("DAPI", "0000FF", (0.0, 4000.0), (0.0, 65535.0), True),
+        ome.Channel("GFP", "00FF00", (100.0, 3000.0), (0.0, 65535.0), False),
+    )
+    assert image.label("cells").channels == ()
+
+
+def test_channels_leave_out_what_the_image_leaves_out(tmp_path: Path) -> None:
+    build_pyramid(np.zeros((2, 16, 16), np.uint8), tmp_path / "c.zarr", axes="cyx",
+                  chunks=(1, 8, 8), channels=["a", "b"])
+    group = zarr.open_group(tmp_path / "c.zarr", mode="r+")
+    stored = group.attrs.asdict()
+    for channel in stored["omero"]["channels"]:
+        del channel["label"], channel["active"]
+    group.attrs.put(stored)
+    assert MultiscaleImage.open(tmp_path / "c.zarr").channels == (
+        ome.Channel(None, "00FFFF", (0.0, 255.0), (0.0, 255.0), None),
+        ome.Channel(None, "FF00FF", (0.0, 255.0), (0.0, 255.0), None),
+    )
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_invalid_channels_are_named(tmp_path: Path, zarr_version: int) -> None:
+    build_pyramid(np.zeros((2, 16, 16), np.uint8), tmp_path / "c.zarr", axes="cyx",
+                  chunks=(1, 8, 8), channels=["a", "b"], zarr_version=zarr_version)
+    group = zarr.open_group(tmp_path / "c.zarr", mode="r+")
+    stored = group.attrs.asdict()
+    (stored if zarr_version == 2 else stored["ome"])["omero"]["channels"][0]["color"] = 255
+    group.attrs.put(stored)
+    # ome-zarr-models checks 0.4's omero with the image, 0.5's only when it is read.
+    with pytest.raises(ValueError, match=r"(?s)omero.*channels.0.color"):
+        MultiscaleImage.open(tmp_path / "c.zarr").channels  # noqa: B018
+

@@ -285,3 +285,168 @@ def test_a_shard_shape_of_none_leaves_that_level_unsharded():
     )
     group = ome.create_image(zarr.storage.MemoryStore(), model)
     assert group["0"].shards == (8, 8) and group["1"].shards is None
+
+
+# -- channels (omero) ------------------------------------------------------------------------
+
+
+def channel_model(channels, **overrides):
+    kwargs = dict(
+        shapes=[(3, 8, 10), (3, 4, 5)], dtype="uint16", chunks=[(1, 4, 4)] * 2, axes="cyx",
+        scales=[[1.0, 0.5, 0.5], [1.0, 1.0, 1.0]],
+        translations=[[0.0, 0.0, 0.0], [0.0, 0.25, 0.25]], channels=channels,
+    )
+    kwargs.update(overrides)
+    return ome.image_model(**kwargs)
+
+
+def omero_json(group):
+    attributes = group.attrs.asdict()
+    return (attributes if group.metadata.zarr_format == 2 else attributes["ome"])["omero"]
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_channels_are_written_as_omero_and_read_back(tmp_path, zarr_version):
+    channels = [ome.Channel(label="DAPI", color="0000FF", window=(0, 4000)),
+                {"label": "GFP", "color": "#00ff00", "window": (100, 3000), "active": False},
+                "mCherry"]
+    group = ome.create_image(tmp_path / "c.zarr",
+                             channel_model(channels, zarr_version=zarr_version))
+    ome.validate(tmp_path / "c.zarr")  # ome-zarr-models and the strict schema
+    # The specification's spelling, where each version keeps its metadata.
+    assert omero_json(group)["channels"][0] == {
+        "label": "DAPI", "color": "0000FF", "active": True,
+        "window": {"start": 0.0, "end": 4000.0, "min": 0.0, "max": 65535.0},
+    }
+    assert ome.read_channels(tmp_path / "c.zarr") == (
+        ome.Channel("DAPI", "0000FF", (0.0, 4000.0), (0.0, 65535.0), True),
+        ome.Channel("GFP", "00FF00", (100.0, 3000.0), (0.0, 65535.0), False),
+        ome.Channel("mCherry", "FFFF00", (0.0, 65535.0), (0.0, 65535.0), True),
+    )
+    omero = ome.read_omero(tmp_path / "c.zarr")
+    assert omero is not None and [c.color for c in omero.channels] == ["0000FF", "00FF00",
+                                                                       "FFFF00"]
+
+
+def test_an_image_without_omero_has_no_channels(tmp_path):
+    ome.create_image(tmp_path / "i.zarr", two_level_model())
+    assert ome.read_channels(tmp_path / "i.zarr") == ()
+    assert ome.read_omero(tmp_path / "i.zarr") is None
+    assert "omero" not in json.loads((tmp_path / "i.zarr" / ".zattrs").read_text())
+
+
+@pytest.mark.parametrize(
+    ("dtype", "given", "limits", "window"),
+    [("uint8", {}, (0.0, 255.0), (0.0, 255.0)),
+     ("int16", {"window": (-100, 100)}, (-32768.0, 32767.0), (-100.0, 100.0)),
+     ("bool", {}, (0.0, 1.0), (0.0, 1.0)),
+     ("float32", {}, (0.0, 1.0), (0.0, 1.0)),
+     ("float32", {"window": (-2.5, 7)}, (-2.5, 7.0), (-2.5, 7.0)),
+     ("float32", {"window": (0, 1), "limits": (-10, 10)}, (-10.0, 10.0), (0.0, 1.0))],
+)
+def test_channel_defaults_follow_the_pixel_type(dtype, given, limits, window):
+    (channel,) = ome.as_channels([given], axes="cyx", shape=(1, 4, 4), dtype=dtype)
+    assert (channel.limits, channel.window) == (limits, window)
+    assert channel.color == "FFFFFF" and channel.active is True and channel.label is None
+
+
+def test_default_colours_go_round_the_palette():
+    channels = ome.as_channels([{}] * 10, axes="cyx", shape=(10, 4, 4), dtype="uint8")
+    assert [c.color for c in channels] == [*ome.CHANNEL_COLORS, *ome.CHANNEL_COLORS[:2]]
+
+
+def test_as_channels_is_idempotent():
+    once = ome.as_channels(["a", {"color": (255, 128, 0)}], axes="tcyx", shape=(5, 2, 4, 4),
+                           dtype="uint16")
+    assert once[1].color == "FF8000"
+    assert ome.as_channels(once, axes="tcyx", shape=(5, 2, 4, 4), dtype="uint16") == once
+
+
+@pytest.mark.parametrize(
+    ("channels", "error", "match"),
+    [("DAPI", TypeError, "channels='DAPI' must be a sequence with one entry per channel"),
+     ({"label": "DAPI"}, TypeError, "must be a sequence"),
+     (["a", "b"], ValueError, r"channels has 2 entries but the channel axis 'c' has 3 "
+                              r"\(shape \(3, 8, 10\), axes 'cyx'\)"),
+     (["a", 3, "c"], TypeError, r"channels\[1\]=3 must be a Channel, a mapping"),
+     (["a", {"name": "b"}, "c"], ValueError,
+      r"channels\[1\]=\{'name': 'b'\} has the keys \['name'\]; a channel has \['label'"),
+     (["a", {"color": "blue"}, "c"], ValueError,
+      r"channels\[1\]\.color='blue' must be a colour: 'RRGGBB'"),
+     (["a", {"color": "0000FF80"}, "c"], ValueError, r"channels\[1\]\.color='0000FF80'"),
+     (["a", {"color": (0, 0, 256)}, "c"], ValueError, r"channels\[1\]\.color=\(0, 0, 256\)"),
+     (["a", {"window": (10, 5)}, "c"], ValueError,
+      r"channels\[1\]\.window=\(10, 5\) must be two finite numbers \(low, high\), low <= high"),
+     (["a", {"window": (0, float("nan"))}, "c"], ValueError, r"channels\[1\]\.window\[1\]=nan"),
+     (["a", {"window": 5}, "c"], TypeError, r"channels\[1\]\.window=5 must be two finite"),
+     (["a", {"window": (0, 70000)}, "c"], ValueError,
+      r"channels\[1\]\.window=\(0\.0, 70000\.0\) must lie within channels\[1\]\.limits="
+      r"\(0\.0, 65535\.0\) \(for uint16 pixels"),
+     (["a", {"limits": (0, 10), "window": (0, 20)}, "c"], ValueError, "must lie within"),
+     (["a", {"label": 7}, "c"], TypeError, r"channels\[1\]\.label=7 must be a string"),
+     (["a", {"active": "yes"}, "c"], TypeError, r"channels\[1\]\.active='yes' must be True"),
+     ])
+def test_bad_channels_are_refused(channels, error, match):
+    with pytest.raises(error, match=match):
+        channel_model(channels)
+
+
+def test_channels_need_a_channel_axis():
+    with pytest.raises(ValueError, match="needs a channel axis 'c', but axes='yx' has none"):
+        two_level_model(channels=["DAPI"])
+
+
+def test_an_invalid_omero_fails_validation_in_both_versions(tmp_path):
+    for zarr_version in (2, 3):
+        path = tmp_path / f"v{zarr_version}.zarr"
+        group = ome.create_image(path, channel_model(["a", "b", "c"],
+                                                     zarr_version=zarr_version))
+        attributes = group.attrs.asdict()
+        ome_json = attributes if zarr_version == 2 else attributes["ome"]
+        del ome_json["omero"]["channels"][1]["window"]
+        group.attrs.put(attributes)
+        with pytest.raises(ValueError, match=r"(?s)not a valid OME-Zarr image.*window"):
+            ome.validate(path)
+        with pytest.raises(ValueError, match="the image's omero metadata is not valid"):
+            ome.read_channels(path)
+
+
+def test_another_images_omero_is_written_as_it_is(tmp_path):
+    """An Omero model read from one image is copied whole: fields our Channel lacks too."""
+    group = ome.create_image(tmp_path / "a.zarr", channel_model(["a", "b", "c"]))
+    attributes = group.attrs.asdict()
+    attributes["omero"]["rdefs"] = {"model": "color", "defaultZ": 0}
+    attributes["omero"]["channels"][0]["family"] = "linear"
+    group.attrs.put(attributes)
+    omero = ome.read_omero(tmp_path / "a.zarr")
+    copy = ome.create_image(tmp_path / "b.zarr", channel_model(omero, zarr_version=3))
+    ome.validate(tmp_path / "b.zarr")
+    assert omero_json(copy) == attributes["omero"]
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_units_and_method_metadata_of_another_image(tmp_path, zarr_version):
+    model = ome.image_model(
+        shapes=[(2, 8, 8)], dtype="uint8", chunks=[(1, 8, 8)], axes="tyx",
+        scales=[[1.0, 1.0, 1.0]], translations=[[0.0] * 3], zarr_version=zarr_version,
+        units=["millisecond", "nanometer", None], method="gaussian",
+        method_metadata={"sigma": [0, 1, 1]},
+    )
+    ome.create_image(tmp_path / "u.zarr", model)
+    ome.validate(tmp_path / "u.zarr")
+    meta = ome.read_multiscale(tmp_path / "u.zarr")
+    assert meta.units == ("millisecond", "nanometer", None)
+    assert (meta.method, meta.method_metadata) == ("gaussian", {"sigma": [0, 1, 1]})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "match"),
+    [({"units": ["micrometer"]}, ValueError, r"units=\['micrometer'\] needs one value per axis"),
+     ({"units": [1, None]}, TypeError, r"units\[0\]=1 must be a string or None"),
+     ({"method_metadata": {"a": float("nan")}}, ValueError,
+      "method_metadata=.* must be a JSON value"),
+     ({"method_metadata": {}, "method": ""}, TypeError, "method='' must be a non-empty string")],
+)
+def test_bad_passthrough_arguments(overrides, error, match):
+    with pytest.raises(error, match=match):
+        two_level_model(**overrides)

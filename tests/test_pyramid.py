@@ -27,6 +27,7 @@ from data_helpers.chunking import auto_chunks
 from data_helpers.downsample import METHODS, downsample
 from data_helpers.multiscale import MultiscaleImage
 from data_helpers.pyramid import DEFAULT_CHUNK_BYTES, _downsample_block, build_pyramid
+from tests import _ome_zarr_py
 
 
 def reference_levels(
@@ -757,3 +758,60 @@ def test_existing_destination_is_checked_before_other_writes(tmp_path: Path) -> 
     assert sorted(p.relative_to(dest) for p in dest.rglob("*")) == before
     assert (MultiscaleImage.open(dest).level(0)[...] == 1).all()
 
+
+
+# -- channels --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zarr_version", [2, 3])
+def test_channels_are_written_as_omero_metadata(tmp_path: Path, zarr_version: int) -> None:
+    data = np.random.default_rng(2).integers(0, 4000, size=(2, 5, 40, 36), dtype=np.uint16)
+    channels = [ome.Channel(label="DAPI", color="0000FF", window=(0, 4000)),
+                {"label": "GFP", "color": "00FF00", "window": (100, 3000), "active": False}]
+    image = build_pyramid(data, tmp_path / "c.zarr", axes="czyx", chunks=(1, 5, 16, 16),
+                          zarr_version=zarr_version, channels=channels)
+    ome.validate(tmp_path / "c.zarr")  # ome-zarr-models and the strict schema
+    assert image.channels == (
+        ome.Channel("DAPI", "0000FF", (0.0, 4000.0), (0.0, 65535.0), True),
+        ome.Channel("GFP", "00FF00", (100.0, 3000.0), (0.0, 65535.0), False),
+    )
+    np.testing.assert_array_equal(image.level(0)[...], data)
+    # Another reader sees them too: ome-zarr-py's, as napari would show them.
+    ome_zarr = _ome_zarr_py.ome_zarr_py()
+    nodes = list(ome_zarr.reader.Reader(ome_zarr.io.parse_url(str(tmp_path / "c.zarr")))())
+    metadata = nodes[0].metadata
+    assert metadata["channel_names"] == ["DAPI", "GFP"]
+    assert metadata["contrast_limits"] == [[0.0, 4000.0], [100.0, 3000.0]]
+    assert metadata["colormap"] == [[[0, 0, 0], [0, 0, 1]], [[0, 0, 0], [0, 1, 0]]]
+    assert metadata["visible"] == [True, False]
+
+
+def test_without_channels_no_omero_is_written(tmp_path: Path) -> None:
+    image = build_pyramid(np.zeros((2, 16, 16), np.uint8), tmp_path / "n.zarr", axes="cyx",
+                          chunks=(1, 8, 8))
+    assert image.channels == ()
+    assert "omero" not in json.loads((tmp_path / "n.zarr" / ".zattrs").read_text())
+
+
+def test_labels_alone_name_the_channels_and_defaults_fill_the_rest(tmp_path: Path) -> None:
+    image = build_pyramid(np.zeros((3, 16, 16), np.uint8), tmp_path / "l.zarr", axes="cyx",
+                          chunks=(1, 8, 8), channels=["red", "green", "blue"])
+    assert [c.label for c in image.channels] == ["red", "green", "blue"]
+    assert [c.color for c in image.channels] == list(ome.CHANNEL_COLORS[:3])
+    assert {c.window for c in image.channels} == {(0.0, 255.0)}
+
+
+@pytest.mark.parametrize(
+    "axes, shape, channels, match",
+    [("zyx", (2, 16, 16), ["a", "b"], "needs a channel axis 'c', but axes='zyx' has none"),
+     ("cyx", (2, 16, 16), ["a"], "channels has 1 entries but the channel axis 'c' has 2"),
+     ("cyx", (2, 16, 16), ["a", {"color": "red"}], r"channels\[1\]\.color='red'"),
+     ("cyx", (2, 16, 16), ["a", {"window": (0, 300)}], r"must lie within channels\[1\]\.limits")],
+)
+def test_bad_channels_are_refused_before_writing(
+    tmp_path: Path, axes: str, shape: tuple[int, ...], channels: Any, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        build_pyramid(np.zeros(shape, np.uint8), tmp_path / "bad.zarr", axes=axes,
+                      chunks=(1, 8, 8), channels=channels)
+    assert os.listdir(tmp_path) == []
