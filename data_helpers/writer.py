@@ -935,7 +935,7 @@ class StreamRecord:
 
     @property
     def on_disk(self) -> int:
-        """Frames of level 0 on disk: the time extent of its shape on disk."""
+        """The number of level-0 frames on disk (the time extent of its shape)."""
         return self.shape[0]
 
 
