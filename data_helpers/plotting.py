@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 import matplotlib.image
 import matplotlib.pyplot as plt
@@ -31,6 +31,9 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
 from data_helpers._checks import as_bool, as_dtype, as_float, as_int, as_ints
+
+# Imported, not only for type checking: autodoc resolves the annotations that name them.
+from data_helpers.ome import Channel, ChannelsLike
 
 __all__ = [
     "channel_composite",
@@ -2461,9 +2464,6 @@ def plot_to_scale(
 # -- plot_channels ------------------------------------------------------------------------
 
 # Imported where they are used (below): plotting stays quick to import.
-if TYPE_CHECKING:
-    from data_helpers.ome import Channel, ChannelsLike
-
 #: An array's axes when ``axes`` is not given, by its number of dimensions (OME order).
 _CHANNEL_AXES = {3: "cyx", 4: "czyx", 5: "tczyx"}
 
