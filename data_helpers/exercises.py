@@ -1951,12 +1951,12 @@ def check_v3_parallel(safe: Any, tasks_per_shard: Any) -> CheckResult:
     return report.finish("only shards inside one task's tile are safe to write in parallel.")
 
 
-_CONVERT_SHAPE, _CONVERT_CHUNKS, _CONVERT_SHARD = (2048, 2048), (128, 128), (1, 16)
+_CONVERT_SHAPE, _CONVERT_CHUNKS, _CONVERT_SHARD = (1024, 1024), (128, 128), (1, 8)
 
 
 @functools.cache
 def _convert_answers() -> tuple[np.ndarray, tuple[int, ...]]:
-    """The slide region of the exercise, and the shard files of each level of its copy."""
+    """The slide's corner of the exercise, and the shard files of each level of its copy."""
     from .sample_data import load_sample
 
     region = np.asarray(load_sample("slide", shape=_CONVERT_SHAPE))
@@ -2021,7 +2021,7 @@ def check_v3_convert(image: Any, level_files: Any) -> CheckResult:
             report.bad("image", "not the shards the exercise asks for: one row of chunks "
                                 "across the whole width")
         elif level0.shape != region.shape or not np.array_equal(level0[...], region):
-            report.bad("image", "level 0 is not the slide region, pixel for pixel")
+            report.bad("image", "level 0 is not the slide's top-left corner, pixel for pixel")
         else:
             validate(opened._group)
             report.good("image")
@@ -2039,4 +2039,4 @@ def check_v3_convert(image: Any, level_files: Any) -> CheckResult:
             report.bad("level_files", "not the shard files of each level: one shard per row "
                                       "of chunks")
     return report.finish("the copy is OME-Zarr 0.5 with one shard per row of chunks, pixel "
-                         "for pixel the slide.")
+                         "for pixel the slide's corner.")
