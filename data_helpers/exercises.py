@@ -65,6 +65,10 @@ __all__ = [
     "check_tiles_depth",
     "check_tiles_resume",
     "check_tiles_tiff",
+    "check_v3_convert",
+    "check_v3_index",
+    "check_v3_keys",
+    "check_v3_parallel",
 ]
 
 Verdict = Literal["not yet", "right", "wrong"]
@@ -1751,3 +1755,288 @@ def check_tiles_tiff(level0: Any, nlevels: Any) -> CheckResult:
                                   "last, and it counts")
     return report.finish("level 0 is the region, and the levels stop where they should. "
                          "Why is for your teacher.")
+
+
+# -- zarr_v3 ---------------------------------------------------------------------------------
+
+_KEYS_SHAPE, _KEYS_CHUNKS, _KEYS_PIXEL = (1000, 1500), (256, 256), (700, 1300)
+
+
+def _chunk_keys() -> tuple[str, str, tuple[int, ...]]:
+    """The Zarr v3 and v2 keys of the chunk holding the exercise's pixel, as zarr writes them."""
+    keys = []
+    for zarr_format in (3, 2):
+        with tempfile.TemporaryDirectory(dir=_scratch()) as tmp:
+            array = zarr.create_array(tmp, shape=_KEYS_SHAPE, chunks=_KEYS_CHUNKS,
+                                      dtype="uint8", zarr_format=zarr_format)
+            array[_KEYS_PIXEL] = 1
+            names = [p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*")
+                     if p.is_file() and not p.name.startswith(".") and p.name != "zarr.json"]
+        keys.append(names[0])
+    grid = tuple(p // c for p, c in zip(_KEYS_PIXEL, _KEYS_CHUNKS, strict=True))
+    return keys[0], keys[1], grid
+
+
+def _key_problem(key: str, expected: str, grid: tuple[int, ...], v3: bool) -> str | None:
+    """What is wrong with ``key`` as the chunk's key (None: it is right)."""
+    if key == expected:
+        return None
+    parts = key.replace("/", ".").split(".")
+    digits = [p for p in parts if p.isdigit()]
+    numbers = tuple(int(p) for p in digits)
+    if v3 and not key.startswith("c"):
+        return "Zarr v3's default encoding starts every chunk key with a prefix"
+    if not v3 and key.startswith("c"):
+        return "Zarr v2 keys have no prefix: that is the v3 form"
+    if numbers == grid[::-1]:
+        return "the indices are in the wrong order: first the row (y), then the column (x)"
+    if numbers == tuple(p for p in _KEYS_PIXEL):
+        return "these are pixel coordinates: a key holds the chunk's position in the grid"
+    if numbers == tuple(g + 1 for g in grid):
+        return "chunk indices count from 0"
+    if numbers == grid:
+        return ("right indices, wrong separator: zarr-python's default is '/' for v3 and '.'"
+                " for v2")
+    return "not the key of the chunk holding that pixel: divide by the chunk shape"
+
+
+@_never_raises("ex-v3-keys")
+def check_v3_keys(v3_key: Any, v2_key: Any) -> CheckResult:
+    """Check ex-v3-keys: the keys of the chunk holding pixel (700, 1300), in v3 and v2.
+
+    Examples
+    --------
+    >>> result = check_v3_keys(..., 25)
+    Check again:
+      - v2_key: wrong type: expected the key as a str, got int
+      - not answered yet: v3_key
+    """
+    report = _Report("ex-v3-keys")
+    answers = {"v3_key": v3_key, "v2_key": v2_key}
+    given = {}
+    for name, value in answers.items():
+        if report.placeholder(name, value):
+            continue
+        if not isinstance(value, str):
+            report.bad(name, f"wrong type: expected the key as a str, got {type(value).__name__}")
+            continue
+        given[name] = value.strip().strip("/")
+    if given:
+        v3_expected, v2_expected, grid = _chunk_keys()
+        for name, expected in (("v3_key", v3_expected), ("v2_key", v2_expected)):
+            if name not in given:
+                continue
+            problem = _key_problem(given[name], expected, grid, name == "v3_key")
+            if problem:
+                report.bad(name, problem)
+            else:
+                report.good(name)
+    return report.finish("both keys are the ones zarr-python writes.")
+
+
+_INDEX_SHAPE, _INDEX_CHUNKS, _INDEX_SHARDS = (128, 256, 256), (32, 64, 64), (64, 128, 128)
+
+
+def _index_answers() -> tuple[int, int, int]:
+    """Shard files, chunks per shard and index bytes (bytes + crc32c) of the exercise."""
+    files = math.prod(-(-n // s) for n, s in zip(_INDEX_SHAPE, _INDEX_SHARDS, strict=True))
+    per_shard = math.prod(s // c for s, c in zip(_INDEX_SHARDS, _INDEX_CHUNKS, strict=True))
+    return files, per_shard, 16 * per_shard + 4
+
+
+@_never_raises("ex-v3-index")
+def check_v3_index(n_files: Any, chunks_per_shard: Any, index_bytes: Any) -> CheckResult:
+    """Check ex-v3-index: shard files, inner chunks per shard and the index's size in bytes.
+
+    Examples
+    --------
+    >>> result = check_v3_index(8.0, ..., ...)
+    Check again:
+      - n_files: wrong type: expected an int number of files, got float
+      - not answered yet: chunks_per_shard, index_bytes
+    """
+    report = _Report("ex-v3-index")
+    files, per_shard, index = _index_answers()
+    total_chunks = math.prod(-(-n // c) for n, c in
+                             zip(_INDEX_SHAPE, _INDEX_CHUNKS, strict=True))
+    count = _integer(report, "n_files", n_files, "number of files")
+    if count is not None:
+        if count == files:
+            report.good("n_files")
+        elif count == total_chunks:
+            report.bad("n_files", "that is the number of chunks: a file holds a whole shard")
+        elif count == files + 1:
+            report.bad("n_files", "count the shard files only, not zarr.json")
+        else:
+            report.bad("n_files", "not the number of shards: divide the shape by the shard "
+                                  "shape along each axis")
+    inner = _integer(report, "chunks_per_shard", chunks_per_shard, "number of chunks")
+    if inner is not None:
+        if inner == per_shard:
+            report.good("chunks_per_shard")
+        elif inner in (2, 4):
+            report.bad("chunks_per_shard", "count along every axis of the shard, z included")
+        else:
+            report.bad("chunks_per_shard", "not the inner chunks of one shard: divide the "
+                                            "shard shape by the chunk shape along each axis")
+    size = _integer(report, "index_bytes", index_bytes, "number of bytes")
+    if size is not None:
+        if size == index:
+            report.good("index_bytes")
+        elif size == index - 4:
+            report.bad("index_bytes", "the index codecs of zarr-python add a checksum")
+        elif size == 8 * per_shard + 4 or size == 8 * per_shard:
+            report.bad("index_bytes", "each entry holds two 64-bit numbers, offset and nbytes")
+        else:
+            report.bad("index_bytes", "not the size of the index: entries of offset and nbytes "
+                                      "per inner chunk, and a checksum")
+    return report.finish("the shard files, their chunks and the index as the sharding codec "
+                         "lays them out.")
+
+
+_PARALLEL_IMAGE, _PARALLEL_CHUNK, _PARALLEL_TILE = 2048, 128, 512
+_PARALLEL_LAYOUTS = (1, 2, 4, 8, 16)  # chunks per shard along each side
+
+
+@_never_raises("ex-v3-parallel")
+def check_v3_parallel(safe: Any, tasks_per_shard: Any) -> CheckResult:
+    """Check ex-v3-parallel: the layouts that tasks of 512 x 512 tiles can write in parallel
+    without sharing a shard, and how many tasks share one shard of 8 x 8 chunks.
+
+    Examples
+    --------
+    >>> result = check_v3_parallel("all", ...)
+    Check again:
+      - safe: wrong type: expected a list of chunks per shard side (ints), got str
+      - not answered yet: tasks_per_shard
+    """
+    report = _Report("ex-v3-parallel")
+    expected = sorted(k for k in _PARALLEL_LAYOUTS if _PARALLEL_TILE % (k * _PARALLEL_CHUNK) == 0)
+    if not report.placeholder("safe", safe):
+        if isinstance(safe, str) or not isinstance(safe, Sequence | set | frozenset) or not all(
+            isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_) for k in safe
+        ):
+            report.bad("safe", f"wrong type: expected a list of chunks per shard side (ints), "
+                               f"got {type(safe).__name__}")
+        else:
+            chosen = sorted(set(int(k) for k in safe))
+            unknown = [k for k in chosen if k not in _PARALLEL_LAYOUTS]
+            if unknown:
+                report.bad("safe", "choose among the chapter's layouts: 1 (no shards), 2, 4, "
+                                   "8 and 16 chunks per shard side")
+            elif chosen == expected:
+                report.good("safe")
+            elif set(chosen) > set(expected):
+                report.bad("safe", "too many: in some of these layouts a shard is larger than "
+                                   "a task's tile, so several tasks write into it")
+            elif set(chosen) < set(expected):
+                report.bad("safe", "too few: a layout is safe whenever each shard lies inside "
+                                   "one task's tile")
+            else:
+                report.bad("safe", "compare each shard's side in pixels with the tile's")
+    count = _integer(report, "tasks_per_shard", tasks_per_shard, "number of tasks")
+    if count is not None:
+        side = 8 * _PARALLEL_CHUNK
+        sharing = (side // _PARALLEL_TILE) ** 2
+        if count == sharing:
+            report.good("tasks_per_shard")
+        elif count == side // _PARALLEL_TILE:
+            report.bad("tasks_per_shard", "that is along one side: count the tiles in both "
+                                          "directions")
+        elif count == 1:
+            report.bad("tasks_per_shard", "a shard of 8 x 8 chunks is larger than one tile")
+        else:
+            report.bad("tasks_per_shard", "not the number of 512 x 512 tiles in one shard of "
+                                          "8 x 8 chunks of 128 x 128")
+    return report.finish("only shards inside one task's tile are safe to write in parallel.")
+
+
+_CONVERT_SHAPE, _CONVERT_CHUNKS, _CONVERT_SHARD = (1024, 1024), (128, 128), (1, 8)
+
+
+@functools.cache
+def _convert_answers() -> tuple[np.ndarray, tuple[int, ...]]:
+    """The slide's corner of the exercise, and the shard files of each level of its copy."""
+    from .sample_data import load_sample
+
+    region = np.asarray(load_sample("slide", shape=_CONVERT_SHAPE))
+    shapes: list[tuple[int, ...]] = [_CONVERT_SHAPE]  # halved until one chunk holds a level
+    while any(n > c for n, c in zip(shapes[-1], _CONVERT_CHUNKS, strict=True)):
+        shapes.append(tuple(-(-n // 2) for n in shapes[-1]))
+    files = []
+    for shape in shapes:
+        shard = [min(c * k, -(-n // c) * c) for n, c, k in
+                 zip(shape, _CONVERT_CHUNKS, _CONVERT_SHARD, strict=True)]
+        files.append(math.prod(-(-n // s) for n, s in zip(shape, shard, strict=True)))
+    return region, tuple(files)
+
+
+@_never_raises("ex-v3-convert")
+def check_v3_convert(image: Any, level_files: Any) -> CheckResult:
+    """Check ex-v3-convert: the converted image (a path or `MultiscaleImage`) and the shard
+    files of each of its levels.
+
+    Examples
+    --------
+    >>> result = check_v3_convert(..., [16.0])
+    Check again:
+      - level_files: wrong type: expected a list of ints, one per level, got list
+      - not answered yet: image
+    """
+    from .multiscale import MultiscaleImage
+    from .ome import validate
+
+    report = _Report("ex-v3-convert")
+    opened = None
+    if not report.placeholder("image", image):
+        try:
+            opened = image if isinstance(image, MultiscaleImage) else MultiscaleImage.open(image)
+        except Exception:
+            report.bad("image", f"not an OME-Zarr image: give the MultiscaleImage that "
+                                f"convert_image returned, or its path, got "
+                                f"{type(image).__name__}")
+    files: tuple[int, ...] | None = None
+    if not report.placeholder("level_files", level_files):
+        if isinstance(level_files, str) or not isinstance(level_files, Sequence) or not all(
+            isinstance(n, int | np.integer) and not isinstance(n, bool | np.bool_)
+            for n in level_files
+        ):
+            report.bad("level_files", f"wrong type: expected a list of ints, one per level, "
+                                      f"got {type(level_files).__name__}")
+        else:
+            files = tuple(int(n) for n in level_files)
+    if opened is None and files is None:
+        return report.finish("")
+    region, expected_files = _convert_answers()
+    if opened is not None:
+        level0 = opened.level(0)
+        if opened.version != "0.5":
+            report.bad("image", "this is not OME-Zarr 0.5: convert with zarr_version=3")
+        elif level0.shards is None:
+            report.bad("image", "the copy has no shards: pass shard_chunks")
+        elif tuple(level0.chunks) != _CONVERT_CHUNKS:
+            report.bad("image", "the chunks changed: keep the source's 128 x 128 chunks")
+        elif tuple(level0.shards) != tuple(c * k for c, k in
+                                           zip(_CONVERT_CHUNKS, _CONVERT_SHARD, strict=True)):
+            report.bad("image", "not the shards the exercise asks for: one row of chunks "
+                                "across the whole width")
+        elif level0.shape != region.shape or not np.array_equal(level0[...], region):
+            report.bad("image", "level 0 is not the slide's top-left corner, pixel for pixel")
+        else:
+            validate(opened._group)
+            report.good("image")
+    if files is not None:
+        if files == expected_files:
+            report.good("level_files")
+        elif len(files) != len(expected_files):
+            report.bad("level_files", "give one number per level of the image")
+        elif files == tuple(n + 1 for n in expected_files):
+            report.bad("level_files", "count the shard files only, not zarr.json")
+        elif files[0] == expected_files[0]:
+            report.bad("level_files", "level 0 is right; a shard is clipped to its level, "
+                                      "so smaller levels have fewer, narrower shards")
+        else:
+            report.bad("level_files", "not the shard files of each level: one shard per row "
+                                      "of chunks")
+    return report.finish("the copy is OME-Zarr 0.5 with one shard per row of chunks, pixel "
+                         "for pixel the slide's corner.")

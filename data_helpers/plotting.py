@@ -43,10 +43,12 @@ __all__ = [
     "plot_chunks_touched",
     "plot_codec_bytes",
     "plot_labels",
+    "plot_layouts",
     "plot_levels",
     "plot_pixel_footprints",
     "plot_profile",
     "plot_shard",
+    "plot_shard_grid",
     "plot_slice",
     "plot_stream_timeline",
     "plot_tile_stack",
@@ -2791,3 +2793,349 @@ def plot_channels(
                          label=checked[i].label or f"channel {i}") for i in drawn]
         ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.7)
     return ax
+
+
+# -- plot_shard_grid and plot_layouts: chunks, shards and what they cost ----------------------
+
+
+def _grid_step(name: str, value: object, own: object, what: str) -> tuple[int, int] | None:
+    """A (y, x) chunk or shard shape: ``value`` if given, else the array's own (``own``)."""
+    if value is None:
+        if own is None:
+            return None
+        value = tuple(cast(Sequence[int], own))[-2:]
+    return _pair(name, value, what)
+
+
+def _region_bounds(region: object, shape: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """``region``, two slices with steps of 1, as ((y0, y1), (x0, x1)) inside ``shape``."""
+    accepted = "a (rows, columns) pair of slices with step 1, e.g. (slice(0, 100), slice(50, 80))"
+    if not _is_list_like(region) or len(cast(Sequence[object], region)) != 2 or not all(
+        isinstance(s, slice) for s in cast(Sequence[object], region)
+    ):
+        raise TypeError(f"region={region!r} must be {accepted}")
+    bounds = []
+    for axis, (s, n) in enumerate(zip(cast(Sequence[slice], region), shape, strict=True)):
+        for part in (s.start, s.stop, s.step):
+            if part is not None and (_is_bool(part) or not isinstance(part, int | np.integer)):
+                raise TypeError(f"region={region!r} must be {accepted}")
+        start, stop, step = s.indices(n)
+        if step != 1 or start >= stop:
+            raise ValueError(
+                f"region={region!r} must be {accepted}, holding at least one pixel of the "
+                f"image along axis {axis} (of length {n})"
+            )
+        bounds.append((start, stop))
+    return tuple(bounds)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def plot_shard_grid(
+    image2d: Any,
+    *,
+    chunks: Sequence[int] | None = None,
+    shards: Sequence[int] | None = None,
+    region: Sequence[slice] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    max_display: int = 1024,
+    cmap: str = "gray",
+    chunk_color: str = "tab:orange",
+    shard_color: str = "tab:red",
+    **imshow_kwargs: Any,
+) -> Axes:
+    """Show a 2D image with its chunks, its shards (one file each), and what a region reads.
+
+    Thin lines cut the image into its chunks, thick ones into its shards: the objects a
+    store holds, one file each in a directory. Without shards every chunk is a file of
+    its own. With ``region``, the chunks that a read of it decompresses are shaded and
+    the files it opens outlined, and the title counts both.
+
+    Parameters
+    ----------
+    image2d
+        A 2D array-like. A zarr array brings its chunks and shards (``.chunks``,
+        ``.shards``); only a strided view of it is read, for the background.
+    chunks
+        ``(chunk_y, chunk_x)``. Default: the array's own (required for numpy arrays).
+    shards
+        ``(shard_y, shard_x)``, a multiple of the chunk shape along each axis. Default:
+        the array's own ``.shards`` if it has them, else none (one file per chunk).
+    region
+        ``(rows, columns)``, two slices with step 1 (``None`` bounds and negative ones
+        as numpy reads them). Default: no region.
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title. Default: the chunk and shard shapes, the number of files and, with a
+        region, the chunks and files it reads.
+    max_display
+        Images larger than this (pixels along an axis, an integer >= 1) are shown with
+        a stride; coordinates stay in full-size pixels.
+    cmap
+        Matplotlib colormap of the image.
+    chunk_color, shard_color
+        Colours of the chunk lines (and the shaded chunks), and of the shard lines (and
+        the outlined files).
+    **imshow_kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes. Its first two ``collections`` are the chunk boundaries (horizontal,
+        vertical), the next two the shard boundaries, image edges included. A shaded
+        chunk is a patch labelled ``"chunk (i, j)"``, an outlined file one labelled
+        ``"file (i, j)"`` (its position in the grid of shards), the region one labelled
+        ``"region"``.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (chunks or shards that are not a pair of
+        integers, a region that is not two slices of integers).
+    ValueError
+        If an argument has a wrong value (an image that is not 2D or has an empty axis,
+        no chunks for a numpy array, shards that are not a multiple of the chunks, a
+        region with a step or outside the image, a ``max_display`` below 1).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_shard_grid(np.zeros((100, 150)), chunks=(25, 25), shards=(50, 75),
+    ...                      region=(slice(20, 30), slice(60, 80)))
+    >>> ax.get_title()
+    'chunks of 25 x 25, shards of 2 x 3 chunks: 4 files\\nthe region reads 4 chunks from 2 files'
+    >>> sorted(p.get_label() for p in ax.patches if p.get_label().startswith("file"))
+    ['file (0, 0)', 'file (0, 1)']
+    >>> plt.close(ax.figure)
+    """
+    image2d = _as_array_like(image2d, "image2d")
+    shape = tuple(image2d.shape)
+    if len(shape) != 2:
+        raise ValueError(f"image2d must be 2D, got shape {shape}; use one plane of it")
+    _check_drawable("image2d", shape)
+    height, width = int(shape[0]), int(shape[1])
+    own_chunks = getattr(image2d, "chunks", None)
+    if chunks is None and (not isinstance(own_chunks, tuple) or not all(
+            isinstance(c, int | np.integer) for c in own_chunks)):
+        raise ValueError(
+            f"chunks=None needs a zarr array, which knows its chunks; got a "
+            f"{type(image2d).__name__}: give chunks=(chunk_y, chunk_x)"
+        )
+    chunk_shape = _grid_step("chunks", chunks, own_chunks, "(chunk_y, chunk_x)")
+    assert chunk_shape is not None  # given, or the zarr array's own
+    shard_shape = _grid_step("shards", shards, getattr(image2d, "shards", None),
+                             "(shard_y, shard_x)") or chunk_shape
+    if any(s % c for s, c in zip(shard_shape, chunk_shape, strict=True)):
+        raise ValueError(
+            f"shards={shard_shape} must be a multiple of the chunks {chunk_shape} along "
+            "each axis: a shard holds whole chunks"
+        )
+    bounds = None if region is None else _region_bounds(region, (height, width))
+    max_display = _max_display(max_display)
+
+    step = max(1, math.ceil(max(height, width) / max_display))
+    plane = np.asarray(image2d[::step, ::step])
+    ax = _new_axes(ax)
+    extent = (-0.5, width - 0.5, height - 0.5, -0.5)
+    ax.imshow(plane, cmap=cmap, extent=extent, **imshow_kwargs)
+
+    def edges(n: int, size: int) -> npt.NDArray[np.int64]:
+        return np.append(np.arange(0, n, size), n).astype(np.int64)
+
+    for size, color, linewidth in ((chunk_shape, chunk_color, 0.6),
+                                   (shard_shape, shard_color, 2.2)):
+        ys, xs = edges(height, size[0]), edges(width, size[1])
+        ax.hlines(ys - 0.5, -0.5, width - 0.5, colors=color, linewidths=linewidth)
+        ax.vlines(xs - 0.5, -0.5, height - 0.5, colors=color, linewidths=linewidth)
+    grid = [math.ceil(n / s) for n, s in zip((height, width), shard_shape, strict=True)]
+    per_shard = [s // c for s, c in zip(shard_shape, chunk_shape, strict=True)]
+    files = grid[0] * grid[1]
+    plural = "" if files == 1 else "s"
+    if shard_shape == chunk_shape:
+        default_title = (f"chunks of {chunk_shape[0]} x {chunk_shape[1]}, no shards: "
+                         f"{files:,} file{plural}, one per chunk")
+    else:
+        default_title = (f"chunks of {chunk_shape[0]} x {chunk_shape[1]}, shards of "
+                         f"{per_shard[0]} x {per_shard[1]} chunks: {files:,} file{plural}")
+    if bounds is not None:
+        (y0, y1), (x0, x1) = bounds
+        touched = [range(lo // c, (hi - 1) // c + 1)
+                   for (lo, hi), c in zip(bounds, chunk_shape, strict=True)]
+        for i in touched[0]:
+            for j in touched[1]:
+                cy, cx = i * chunk_shape[0], j * chunk_shape[1]
+                ax.add_patch(Rectangle(
+                    (cx - 0.5, cy - 0.5), min(chunk_shape[1], width - cx),
+                    min(chunk_shape[0], height - cy), facecolor=chunk_color, alpha=0.35,
+                    edgecolor="none", label=f"chunk ({i}, {j})"))
+        opened = [range(lo // s, (hi - 1) // s + 1)
+                  for (lo, hi), s in zip(bounds, shard_shape, strict=True)]
+        for i in opened[0]:
+            for j in opened[1]:
+                sy, sx = i * shard_shape[0], j * shard_shape[1]
+                ax.add_patch(Rectangle(
+                    (sx - 0.5, sy - 0.5), min(shard_shape[1], width - sx),
+                    min(shard_shape[0], height - sy), fill=False, edgecolor=shard_color,
+                    linewidth=4.0, label=f"file ({i}, {j})"))
+        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
+                               edgecolor="tab:cyan", linewidth=1.5, linestyle="--",
+                               label="region"))
+        n_chunks = len(touched[0]) * len(touched[1])
+        n_files = len(opened[0]) * len(opened[1])
+        default_title += (f"\nthe region reads {n_chunks:,} chunk{'' if n_chunks == 1 else 's'}"
+                          f" from {n_files:,} file{'' if n_files == 1 else 's'}")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_title(default_title if title is None else title, fontsize=10)
+    ax.set_ylabel("y (pixels)")
+    ax.set_xlabel("x (pixels)")
+    return ax
+
+
+def _layout_rows(results: object, keys: Sequence[str]) -> list[tuple[str, list[float]]]:
+    """``results`` as (layout, one value per key) rows, each value checked."""
+    accepted = "a list of mappings, each with a 'layout' name and a number per metric"
+    if not _is_list_like(results):
+        raise TypeError(f"results={results!r} must be {accepted}")
+    if len(cast(Sequence[object], results)) == 0:
+        raise ValueError(f"results={results!r} must hold at least one layout")
+    rows = []
+    for i, row in enumerate(cast(Sequence[object], results)):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"results[{i}]={row!r} must be a mapping ({accepted})")
+        missing = [k for k in ("layout", *keys) if k not in row]
+        if missing:
+            raise ValueError(f"results[{i}] has no {missing}: {accepted}")
+        values = [as_float(f"results[{i}][{k!r}]", row[k], minimum=0,
+                           accepted="a finite number >= 0") for k in keys]
+        rows.append((str(row["layout"]), values))
+    return rows
+
+
+def _metric_titles(metrics: object) -> dict[str, str]:
+    accepted = "a mapping {key: panel title} or a list of keys"
+    if isinstance(metrics, Mapping):
+        titles = {str(k): str(v) for k, v in metrics.items()}
+    elif _is_list_like(metrics) and all(isinstance(k, str) for k in
+                                        cast(Sequence[object], metrics)):
+        titles = {k: k for k in cast(Sequence[str], metrics)}
+    else:
+        raise TypeError(f"metrics={metrics!r} must be {accepted}")
+    if not titles:
+        raise ValueError(f"metrics={metrics!r} must name at least one metric")
+    return titles
+
+
+def _fmt_value(value: float) -> str:
+    """An integer with thousands separators, anything else with 3 significant digits."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.3g}"
+
+
+def plot_layouts(
+    results: Sequence[Mapping[str, Any]],
+    metrics: Mapping[str, str] | Sequence[str],
+    *,
+    log: Sequence[str] = (),
+    panel_width: float = 3.0,
+    title: str | None = None,
+) -> Figure:
+    """Compare storage layouts side by side: one panel of bars per measured quantity.
+
+    Each layout (no shards, shards of 2 x 2 chunks, ...) is a row, drawn in the same
+    colour in every panel, with its value written at the end of its bar.
+
+    Parameters
+    ----------
+    results
+        One mapping per layout, top to bottom: a ``"layout"`` name and one number
+        (finite, >= 0) per key of ``metrics``, e.g. ``{"layout": "2 x 2", "files": 65,
+        "chunk_ms": 0.9}``. Other keys are ignored. A pandas DataFrame works as
+        ``df.to_dict("records")``.
+    metrics
+        The keys to draw, one panel each, in order: a mapping ``{key: panel title}``
+        (give the unit in the title) or a list of keys (the key is the title).
+    log
+        Keys whose panel has a logarithmic axis (their values must then be > 0), for
+        counts that span orders of magnitude, such as files.
+    panel_width
+        Width of each panel in inches (a finite number > 0).
+    title
+        The figure's title. Default: none.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure: one axes per metric, each with one bar (``ax.patches``) labelled
+        ``"LAYOUT: KEY"`` and one text per layout.
+
+    Raises
+    ------
+    TypeError
+        If ``results``, a row, a value, ``metrics`` or ``log`` has the wrong type (a
+        string as a number, say).
+    ValueError
+        If ``results`` or ``metrics`` is empty, a row lacks a key, a value is negative,
+        NaN or infinite, a key of ``log`` is not a metric or has a value of 0.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plot_layouts(
+    ...     [{"layout": "no shards", "files": 257, "ms": 1.25},
+    ...      {"layout": "4 x 4", "files": 17, "ms": 0.75}],
+    ...     {"files": "files", "ms": "read one chunk (ms)"}, log=["files"])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['files', 'read one chunk (ms)']
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['257', '17']
+    >>> plt.close(fig)
+    """
+    titles = _metric_titles(metrics)
+    keys = list(titles)
+    rows = _layout_rows(results, keys)
+    if isinstance(log, str) or not _is_list_like(log):
+        raise TypeError(f"log={log!r} must be a list of metric keys")
+    log_keys = set(cast(Sequence[object], log))
+    unknown = sorted(str(k) for k in log_keys - set(keys))
+    if unknown:
+        raise ValueError(f"log={log!r} names {unknown}, which are not metrics: {keys}")
+    for k in log_keys:
+        if any(values[keys.index(str(k))] <= 0 for _, values in rows):
+            raise ValueError(f"log={log!r}: the values of {k!r} must be > 0 on a log axis")
+    panel_width = as_float("panel_width", panel_width, positive=True)
+
+    n = len(rows)
+    fig, axes = plt.subplots(1, len(keys), figsize=(panel_width * len(keys), 0.9 + 0.42 * n),
+                             layout="constrained", sharey=True, squeeze=False)
+    colors = _chunk_colors(n)
+    positions = np.arange(n)
+    for m, (ax, key) in enumerate(zip(axes[0], keys, strict=True)):
+        values = np.array([row[1][m] for row in rows])
+        for y, ((layout, _), value) in enumerate(zip(rows, values, strict=True)):
+            bar = ax.barh(y, value, color=colors[y])
+            bar.patches[0].set_label(f"{layout}: {key}")
+        if key in log_keys:
+            ax.set_xscale("log")
+            low, high = float(values.min()), float(values.max())
+            ax.set_xlim(low / 2, high * 8)
+        else:
+            ax.set_xlim(0, float(values.max()) * 1.45 or 1.0)
+        for y, value in enumerate(values):
+            ax.annotate(_fmt_value(float(value)), (float(value), y), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=8)
+        ax.set_title(titles[key], fontsize=9)
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_yticks(positions, [layout for layout, _ in rows])
+    axes[0][0].invert_yaxis()  # the first layout at the top, like a table
+    if title is not None:
+        fig.suptitle(title)
+    return fig

@@ -440,3 +440,97 @@ def test_the_spoiler_test_can_fail(capsys):
     assert "32" not in result.message
     fake = exercises.CheckResult("ex-arrays-plane", "wrong", "Check again: it is 32")
     assert "32" in fake.message
+
+
+# -- zarr_v3 ----------------------------------------------------------------------------------
+
+def test_v3_keys():
+    verdict(exercises.check_v3_keys("c/2/5", "2.5"), "right")
+    verdict(exercises.check_v3_keys("/c/2/5/", " 2.5 "), "right")  # stray slashes, spaces
+    verdict(exercises.check_v3_keys("c/5/2", "5.2"), "wrong", "wrong order")
+    verdict(exercises.check_v3_keys("2/5", "c/2/5"), "wrong", "prefix", "v3 form")
+    verdict(exercises.check_v3_keys("c/700/1300", "3.6"), "wrong", "pixel coordinates",
+            "count from 0")
+    verdict(exercises.check_v3_keys("c.2.5", "2/5"), "wrong", "separator")
+    verdict(exercises.check_v3_keys("c/1/1", ...), "wrong", "divide by the chunk shape")
+    verdict(exercises.check_v3_keys(("c", 2, 5), ...), "wrong", "wrong type")
+
+
+def test_v3_keys_are_the_ones_zarr_writes():
+    v3_key, v2_key, grid = exercises._chunk_keys()
+    assert (v3_key, v2_key, grid) == ("c/2/5", "2.5", (2, 5))
+
+
+def test_v3_index(tmp_path):
+    # The answer, from a real sharded array: 8 files whose last 132 bytes are the index.
+    array = zarr.create_array(tmp_path, shape=(128, 256, 256), chunks=(32, 64, 64),
+                              shards=(64, 128, 128), dtype="uint16")
+    array[:] = 1
+    files = [p for p in (tmp_path / "c").rglob("*") if p.is_file()]
+    raw = files[0].read_bytes()
+    entries = np.frombuffer(raw[-132:-4], dtype="<u8").reshape(8, 2)
+    assert len(files) == 8 and (entries[:, 0] + entries[:, 1]).max() <= len(raw) - 132
+    verdict(exercises.check_v3_index(8, 8, 132), "right")
+    verdict(exercises.check_v3_index(64, 4, 128), "wrong", "number of chunks",
+            "z included", "checksum")
+    verdict(exercises.check_v3_index(9, 8, 68), "wrong", "zarr.json", "two 64-bit numbers")
+    verdict(exercises.check_v3_index(8.0, ..., 132), "wrong", "wrong type", "not answered")
+
+
+def test_v3_parallel():
+    verdict(exercises.check_v3_parallel([1, 2, 4], 4), "right")
+    verdict(exercises.check_v3_parallel((4, 2, 1, 2), 4), "right")  # any order, repeats
+    verdict(exercises.check_v3_parallel([1, 2, 4, 8], 2), "wrong", "too many", "one side")
+    verdict(exercises.check_v3_parallel([2, 4], 1), "wrong", "too few", "larger than one tile")
+    verdict(exercises.check_v3_parallel([1, 8], 16), "wrong", "compare", "not the number")
+    verdict(exercises.check_v3_parallel([3], ...), "wrong", "chapter's layouts")
+    verdict(exercises.check_v3_parallel([True], ...), "wrong", "wrong type")
+
+
+def test_v3_convert(tmp_path):
+    from data_helpers.convert import convert_image
+    from data_helpers.pyramid import build_pyramid
+
+    corner = np.asarray(load_sample("slide", shape=(1024, 1024)))
+    source = build_pyramid(corner, tmp_path / "v04.zarr", axes="yx", chunks=(128, 128),
+                           zarr_version=2)
+    right = convert_image(source, tmp_path / "v05.zarr", shard_chunks=(1, 8))
+    files = [sum(1 for p in (right.path / str(k) / "c").rglob("*") if p.is_file())
+             for k in range(right.levels)]
+    assert files == [8, 4, 2, 1]
+    verdict(exercises.check_v3_convert(right, files), "right")
+    verdict(exercises.check_v3_convert(str(right.path), files), "right")
+    verdict(exercises.check_v3_convert(source, [n + 1 for n in files]), "wrong",
+            "zarr_version=3", "not zarr.json")
+    unsharded = convert_image(source, tmp_path / "plain.zarr")
+    verdict(exercises.check_v3_convert(unsharded, [8, 8, 8, 8]), "wrong",
+            "no shards", "level 0 is right")
+    rows = convert_image(source, tmp_path / "rows.zarr", shard_chunks=(2, 8))
+    verdict(exercises.check_v3_convert(rows, [16]), "wrong", "one row of chunks",
+            "one number per level")
+    rechunked = convert_image(source, tmp_path / "big.zarr", chunks=(256, 256),
+                              shard_chunks=(1, 4))
+    verdict(exercises.check_v3_convert(rechunked, ...), "wrong", "the chunks changed")
+    verdict(exercises.check_v3_convert(tmp_path / "nothing", ...), "wrong",
+            "not an OME-Zarr image")
+
+
+def test_v3_messages_give_no_answer_away(capsys):
+    _, files = exercises._convert_answers()
+    calls = [
+        (exercises.check_v3_keys, [("c/5/2", "5.2"), ("c.2.5", "2/5"), ("2/5", "c/2/5"),
+                                   ("c/700/1300", "3.6")], ["c/2/5", "2.5", "(2, 5)"]),
+        (exercises.check_v3_index, [(64, 4, 128), (9, 2, 68), (1, 1, 1)], ["132", " 8 "]),
+        (exercises.check_v3_parallel, [([1, 2, 4, 8], 2), ([2, 4], 1), ([1], 16)],
+         ["[1, 2, 4]", "1, 2, 4", "4 tasks", "= 4"]),
+        (exercises.check_v3_convert, [(..., [9, 5, 3, 2]), (..., [8, 1, 1, 1]),
+                                      (..., [1])], [str(list(files)), ", ".join(
+                                          map(str, files))]),
+    ]
+    for check, arguments, answers in calls:
+        for args in arguments:
+            result = check(*args)
+            printed = capsys.readouterr().out
+            assert result.verdict in ("wrong", "not yet"), (check.__name__, args)
+            for answer in answers:
+                assert answer not in printed, (check.__name__, args, answer, printed)

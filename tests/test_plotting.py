@@ -1670,3 +1670,143 @@ def test_channels_rejects_bad_input(cells, image, channels, kwargs, error, match
 def test_composite_rejects_bad_input(planes, channels, error, match):
     with pytest.raises(error, match=match):
         channel_composite(planes, channels)
+
+
+# ------------------------------------------------------------- plot_shard_grid, plot_layouts
+
+from data_helpers.plotting import plot_layouts, plot_shard_grid  # noqa: E402
+
+
+def _labels(ax, prefix):
+    return sorted(p.get_label() for p in ax.patches if p.get_label().startswith(prefix))
+
+
+def test_shard_grid_takes_chunks_and_shards_from_a_zarr_array():
+    z = zarr.create_array({}, shape=(100, 150), chunks=(25, 25), shards=(50, 75), dtype="u1")
+    z[:] = 3
+    ax = plot_shard_grid(z)
+    assert isinstance(ax, Axes)
+    assert ax.get_title() == "chunks of 25 x 25, shards of 2 x 3 chunks: 4 files"
+    chunk_h, chunk_v, shard_h, shard_v = (len(c.get_segments()) for c in ax.collections)
+    assert (chunk_h, chunk_v, shard_h, shard_v) == (5, 7, 3, 3)  # image edges included
+    # Boundaries sit between pixels.
+    assert sorted(s[0][1] for s in ax.collections[2].get_segments()) == [-0.5, 49.5, 99.5]
+
+
+def test_shard_grid_without_shards_has_one_file_per_chunk():
+    z = zarr.create_array({}, shape=(64, 96), chunks=(32, 32), dtype="u1")
+    ax = plot_shard_grid(z)
+    assert ax.get_title() == "chunks of 32 x 32, no shards: 6 files, one per chunk"
+    ax = plot_shard_grid(np.zeros((10, 10)), chunks=(10, 10))
+    assert ax.get_title() == "chunks of 10 x 10, no shards: 1 file, one per chunk"
+
+
+def test_shard_grid_region_shades_the_chunks_and_outlines_the_files_it_reads():
+    ax = plot_shard_grid(np.zeros((100, 150)), chunks=(25, 25), shards=(50, 75),
+                         region=(slice(20, 30), slice(60, 80)))
+    assert _labels(ax, "chunk") == ["chunk (0, 2)", "chunk (0, 3)", "chunk (1, 2)",
+                                    "chunk (1, 3)"]
+    assert _labels(ax, "file") == ["file (0, 0)", "file (0, 1)"]
+    region = next(p for p in ax.patches if p.get_label() == "region")
+    assert (region.get_x(), region.get_y(), region.get_width(), region.get_height()) == (
+        59.5, 19.5, 20, 10)
+    assert ax.get_title().endswith("the region reads 4 chunks from 2 files")
+    # Negative and open bounds, as numpy reads them; a partial edge shard is clipped.
+    ax = plot_shard_grid(np.zeros((100, 150)), chunks=(25, 25), shards=(50, 100),
+                         region=(slice(-1, None), slice(None, None)))
+    assert ax.get_title().endswith("the region reads 6 chunks from 2 files")
+    edge = next(p for p in ax.patches if p.get_label() == "file (1, 1)")
+    assert edge.get_width() == 50  # 150 - 100
+
+
+def test_shard_grid_reads_only_a_strided_view_and_draws_on_given_axes():
+    recording = RecordingArray(np.zeros((400, 300)))
+    _fig, ax = plt.subplots()
+    assert plot_shard_grid(recording, chunks=(100, 100), ax=ax, max_display=100) is ax
+    assert recording.keys == [(slice(None, None, 4), slice(None, None, 4))]
+
+
+@pytest.mark.parametrize(
+    ("image", "kwargs", "error", "match"),
+    [
+        (np.zeros((4, 4)), {}, ValueError, r"chunks=None needs a zarr array"),
+        (da.zeros((4, 4), chunks=2), {}, ValueError, r"got a Array: give chunks="),
+        (np.zeros((2, 4, 4)), {"chunks": (2, 2)}, ValueError, r"must be 2D, got shape"),
+        (np.zeros((0, 4)), {"chunks": (2, 2)}, ValueError, r"at least one pixel"),
+        (np.zeros((4, 4)), {"chunks": (2, 2.0)}, TypeError, r"chunks=\(2, 2\.0\) must be a"),
+        (np.zeros((4, 4)), {"chunks": (2, 0)}, ValueError, r"chunks=\(2, 0\) must be a"),
+        (np.zeros((4, 4)), {"chunks": (2, 2), "shards": (3, 4)}, ValueError,
+         r"shards=\(3, 4\) must be a multiple of the chunks \(2, 2\)"),
+        (np.zeros((4, 4)), {"chunks": (2, 2), "region": (0, 1)}, TypeError,
+         r"region=\(0, 1\) must be a \(rows, columns\) pair of slices"),
+        (np.zeros((4, 4)), {"chunks": (2, 2), "region": (slice(0, 2),)}, TypeError,
+         r"pair of slices"),
+        (np.zeros((4, 4)), {"chunks": (2, 2), "region": (slice(0, 2), slice(0.5, 2))},
+         TypeError, r"pair of slices"),
+        (np.zeros((4, 4)), {"chunks": (2, 2), "region": (slice(0, 4, 2), slice(0, 2))},
+         ValueError, r"step 1.*along axis 0 \(of length 4\)"),
+        (np.zeros((4, 4)), {"chunks": (2, 2), "region": (slice(0, 2), slice(5, 9))},
+         ValueError, r"at least one pixel of the image along axis 1"),
+        (np.zeros((4, 4)), {"chunks": (2, 2), "max_display": 0}, ValueError,
+         r"max_display=0 must be an integer >= 1"),
+    ],
+)
+def test_shard_grid_rejects_bad_input_before_making_a_figure(image, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_shard_grid(image, **kwargs)
+    assert plt.get_fignums() == []
+
+
+LAYOUT_ROWS = [{"layout": "no shards", "files": 257, "ms": 1.25, "other": "x"},
+               {"layout": "4 x 4", "files": 17, "ms": 0.75}]
+
+
+def test_layouts_one_panel_per_metric_one_bar_per_layout_in_order():
+    fig = plot_layouts(LAYOUT_ROWS, {"files": "files", "ms": "read (ms)"}, log=["files"])
+    assert isinstance(fig, Figure)
+    files, ms = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == ["files", "read (ms)"]
+    assert [p.get_label() for p in files.patches] == ["no shards: files", "4 x 4: files"]
+    assert [p.get_width() for p in ms.patches] == [1.25, 0.75]
+    assert [t.get_text() for t in files.texts] == ["257", "17"]
+    assert [t.get_text() for t in ms.texts] == ["1.25", "0.75"]
+    assert files.get_xscale() == "log" and ms.get_xscale() == "linear"
+    # The same colour for a layout in every panel; the first layout at the top.
+    assert [p.get_facecolor() for p in files.patches] == [p.get_facecolor() for p in ms.patches]
+    assert [t.get_text() for t in files.get_yticklabels()] == ["no shards", "4 x 4"]
+    assert files.yaxis_inverted()
+
+
+def test_layouts_take_a_list_of_keys_and_a_title():
+    fig = plot_layouts(LAYOUT_ROWS, ["ms"], title="Layouts")
+    assert [ax.get_title() for ax in fig.axes] == ["ms"]
+    assert fig.get_suptitle() == "Layouts"
+
+
+@pytest.mark.parametrize(
+    ("results", "metrics", "kwargs", "error", "match"),
+    [
+        ("rows", ["ms"], {}, TypeError, r"results='rows' must be a list of mappings"),
+        ([], ["ms"], {}, ValueError, r"results=\[\] must hold at least one layout"),
+        ([1], ["ms"], {}, TypeError, r"results\[0\]=1 must be a mapping"),
+        ([{"layout": "a"}], ["ms"], {}, ValueError, r"results\[0\] has no \['ms'\]"),
+        ([{"ms": 1}], ["ms"], {}, ValueError, r"has no \['layout'\]"),
+        ([{"layout": "a", "ms": "1"}], ["ms"], {}, TypeError,
+         r"results\[0\]\['ms'\]='1' must be a finite number >= 0"),
+        ([{"layout": "a", "ms": -1}], ["ms"], {}, ValueError, r"must be a finite number >= 0"),
+        ([{"layout": "a", "ms": float("nan")}], ["ms"], {}, ValueError, r"finite number"),
+        ([{"layout": "a", "ms": True}], ["ms"], {}, TypeError, r"finite number"),
+        (LAYOUT_ROWS, "ms", {}, TypeError, r"metrics='ms' must be a mapping"),
+        (LAYOUT_ROWS, [], {}, ValueError, r"metrics=\[\] must name at least one metric"),
+        (LAYOUT_ROWS, ["ms"], {"log": "ms"}, TypeError, r"log='ms' must be a list"),
+        (LAYOUT_ROWS, ["ms"], {"log": ["files"]}, ValueError,
+         r"log=\['files'\] names \['files'\], which are not metrics"),
+        ([{"layout": "a", "ms": 0}], ["ms"], {"log": ["ms"]}, ValueError,
+         r"the values of 'ms' must be > 0 on a log axis"),
+        (LAYOUT_ROWS, ["ms"], {"panel_width": 0}, ValueError, r"panel_width=0 must be"),
+    ],
+)
+def test_layouts_reject_bad_input_before_making_a_figure(results, metrics, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_layouts(results, metrics, **kwargs)
+    assert plt.get_fignums() == []
