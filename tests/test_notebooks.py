@@ -30,6 +30,7 @@ from nbclient import NotebookClient
 from sphinx.search.en import SearchEnglish
 
 from _ext.editions import export_notebooks
+from _ext.glued import paste_glued, saved_glue
 from _ext.student import student_notebook
 
 from ._book import ROOT, git_status, notebook_files
@@ -115,7 +116,9 @@ def test_download_menu_offers_the_executed_and_student_notebooks(page, book_buil
     menu = _download_menu(html_page)
     assert {".md", ".ipynb", "student .ipynb"} <= set(menu), f"{page.name}: {sorted(menu)}"
     executed = nbformat.read(menu[".ipynb"], as_version=4)
-    assert executed == nbformat.read(book_build.executed_notebook(page), as_version=4)
+    # The executed notebook, with the glued values written into its text (_ext/glued.py).
+    path = book_build.executed_notebook(page)
+    assert executed == paste_glued(nbformat.read(path, as_version=4), saved_glue(path))
     student = nbformat.read(menu["student .ipynb"], as_version=4)
     nbformat.validate(student)
     assert student == student_notebook(executed)
