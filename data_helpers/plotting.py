@@ -2490,8 +2490,8 @@ def plot_requests_by_chunk_size(
 
     Two panels share the horizontal axis, the side of a square chunk in pixels (on a
     logarithmic scale, one tick per side given): on the left the number of HTTP
-    requests the read made, on the right the bytes the server sent, both on
-    logarithmic scales, every point labelled with its value.
+    requests the read made, on the right the bytes the server sent, in MiB, both from
+    zero, every point labelled with its value.
 
     Parameters
     ----------
@@ -2544,7 +2544,7 @@ def plot_requests_by_chunk_size(
         raise ValueError("chunk_sides must hold at least one chunk side")
     if any(b <= a for a, b in itertools.pairwise(sides)):
         raise ValueError(f"chunk_sides={chunk_sides!r} must be increasing")
-    # > 0: both panels are logarithmic, and a read sends something.
+    # > 0: a read makes a request and is sent something.
     counts = _counts("requests", requests, len(sides), "requests", positive=True)
     sent = _counts("bytes_read", bytes_read, len(sides), "bytes", positive=True)
     needed = None if needed_bytes is None else as_float(
@@ -2560,10 +2560,11 @@ def plot_requests_by_chunk_size(
             ax.annotate(fmt.format(y), (x, y), textcoords="offset points", xytext=(0, 7),
                         ha="center", fontsize=9)
         ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.margins(y=0.25)
         ax.grid(True, which="major", alpha=0.3)
         ax.set_xlabel("chunk side (pixels)")
+    # Linear scales from zero, so that the heights compare as the costs do.
+    left.set_ylim(0, max(counts) * 1.2)
+    right.set_ylim(0, max(mib + ([] if needed is None else [needed / 2**20])) * 1.2)
     left.set_xticks(sides, [str(s) for s in sides])
     left.minorticks_off()
     right.minorticks_off()
@@ -2592,7 +2593,8 @@ def plot_time_by_latency(
 
     One line of points per read: its measured time at each latency. With ``rounds``,
     each read also gets a dashed line, ``rounds x latency``: the time it must take at
-    least if it waits for that many round trips one after another.
+    least if it waits for that many round trips one after another (its number of rounds
+    is written in the legend, after its name).
 
     Parameters
     ----------
@@ -2613,8 +2615,8 @@ def plot_time_by_latency(
     Returns
     -------
     matplotlib.axes.Axes
-        The axes: one line per read (``ax.lines``), then one dashed line per entry of
-        ``rounds``.
+        The axes: one line per read (``ax.lines``), then, with ``rounds``, one dashed
+        line per entry of it and an empty line that names them in the legend.
 
     Raises
     ------
@@ -2636,9 +2638,9 @@ def plot_time_by_latency(
     ...                            "five rounds": [0.02, 0.12, 0.27]},
     ...                           rounds={"one round": 1, "five rounds": 5})
     >>> [line.get_label() for line in ax.lines][:2]
-    ['one round', 'five rounds']
+    ['one round (1 round)', 'five rounds (5 rounds)']
     >>> len(ax.lines)
-    4
+    5
     >>> plt.close(ax.figure)
     """
     latencies = _counts("latencies_s", latencies_s, None, "seconds")
@@ -2667,12 +2669,18 @@ def plot_time_by_latency(
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     color_of = {name: colors[i % len(colors)] for i, name in enumerate(times)}
     for name, values in times.items():
+        n = expected.get(name)
+        label = name if n is None else f"{name} ({n} round{'' if n == 1 else 's'})"
         ax.plot(ms, [1000 * t for t in values], marker="o", color=color_of[name],
-                label=name)
+                label=label)
     span = np.linspace(0, max(ms), 50)
     for name, n in expected.items():
+        # Named in the legend once, by the grey entry below, not once per read.
         ax.plot(span, n * span, linestyle="--", linewidth=1, color=color_of[name],
-                label=f"{n} x latency")
+                label=f"_{name}: {n} x latency")
+    if expected:
+        ax.plot([], [], linestyle="--", linewidth=1, color="0.4",
+                label="rounds x latency, the least")
     ax.set_xlabel("latency per request (ms)")
     ax.set_ylabel("time of the read (ms)")
     ax.set_xlim(left=0)

@@ -1439,7 +1439,8 @@ def test_requests_by_chunk_size_draws_both_panels():
     assert isinstance(fig, Figure)
     left, right = fig.axes
     assert left.get_xscale() == right.get_xscale() == "log"
-    assert left.get_yscale() == right.get_yscale() == "log"
+    assert left.get_yscale() == right.get_yscale() == "linear"
+    assert left.get_ylim()[0] == right.get_ylim()[0] == 0
     np.testing.assert_array_equal(left.lines[0].get_xdata(), SIDES)
     np.testing.assert_array_equal(left.lines[0].get_ydata(), REQUESTS)
     np.testing.assert_allclose(right.lines[0].get_ydata(), np.array(SENT) / 2**20)
@@ -1485,14 +1486,23 @@ def test_time_by_latency_draws_measured_and_expected_lines():
     ax = plot_time_by_latency(latencies, times, rounds={"open": 5})
     assert isinstance(ax, Axes)
     labels = [line.get_label() for line in ax.lines]
-    assert labels == ["region", "open", "5 x latency"]
+    assert labels == ["region", "open (5 rounds)", "_open: 5 x latency",
+                      "rounds x latency, the least"]
     np.testing.assert_allclose(ax.lines[0].get_xdata(), [0, 10, 50])
     np.testing.assert_allclose(ax.lines[1].get_ydata(), [10, 60, 260])
     expected = ax.lines[2]
     np.testing.assert_allclose(expected.get_ydata(), 5 * expected.get_xdata())
     assert expected.get_color() == ax.lines[1].get_color()
     assert expected.get_linestyle() == "--"
+    # The legend names the measured lines, and the dashed ones once.
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["region", "open (5 rounds)", "rounds x latency, the least"]
     assert ax.get_xlabel() == "latency per request (ms)"
+
+
+def test_time_by_latency_one_round_is_singular():
+    ax = plot_time_by_latency([0.01], {"read": [0.02]}, rounds={"read": 1})
+    assert ax.lines[0].get_label() == "read (1 round)"
 
 
 def test_time_by_latency_on_given_axes():
