@@ -1307,7 +1307,7 @@ def _recipe_shapes(factors: str = "recipe") -> tuple[tuple[int, ...], ...]:
     plan = _plan(volume, axes="zyx", scale=(2.0, 0.5, 0.5), unit="micrometer",
                  factors=_RECIPE_FACTORS if factors == "recipe" else 2, method="mean",
                  max_levels=None, chunks=(32, 64, 64), zarr_version=2, shard_chunks=None,
-                 compression="blosc-zstd")
+                 compression="blosc-zstd", channels=None)
     return tuple(tuple(s) for s in plan.shapes)
 
 
@@ -1743,7 +1743,7 @@ def check_tiles_tiff(level0: Any, nlevels: Any) -> CheckResult:
     if count is not None:
         plan = _plan(region, axes="yx", scale=None, unit="micrometer", factors=2, method="mean",
                      max_levels=None, chunks=(256, 256), zarr_version=2, shard_chunks=None,
-                     compression="blosc-zstd")
+                     compression="blosc-zstd", channels=None)
         n = len(plan.shapes)
         if count == n:
             report.good("nlevels")

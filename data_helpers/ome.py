@@ -644,8 +644,8 @@ def _attributes_json(model: ImageModel) -> dict[str, Any]:
 
 # -- channels: the omero metadata ---------------------------------------------------------
 
-#: The colours of channels given none, in turn (ome-zarr-py's order: cyan, magenta, yellow,
-#: red, green, blue, white, orange); an image with one channel shows it in white.
+#: Colours given in turn to channels that have none, in ome-zarr-py's order (cyan,
+#: magenta, yellow, red, green, blue, white, orange); a single channel is shown in white.
 CHANNEL_COLORS: tuple[str, ...] = (
     "00FFFF", "FF00FF", "FFFF00", "FF0000", "00FF00", "0000FF", "FFFFFF", "FFA500",
 )

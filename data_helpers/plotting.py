@@ -33,8 +33,13 @@ from zarr.core.sync import sync
 
 from data_helpers._checks import as_bool, as_dtype, as_float, as_int, as_ints
 
+# Imported, not only for type checking: autodoc resolves the annotations that name them.
+from data_helpers.ome import Channel, ChannelsLike
+
 __all__ = [
+    "channel_composite",
     "label_colors",
+    "plot_channels",
     "plot_chunk_grid",
     "plot_chunks_touched",
     "plot_codec_bytes",
@@ -2457,6 +2462,338 @@ def plot_to_scale(
                    fontsize=8)
         _pixel_axes(ax, first, y=False, label=f"x (pixels of {titles[0]})")
     return fig
+
+
+# -- plot_channels ------------------------------------------------------------------------
+
+# Imported where they are used (below): plotting stays quick to import.
+#: An array's axes when ``axes`` is not given, by its number of dimensions (OME order).
+_CHANNEL_AXES = {3: "cyx", 4: "czyx", 5: "tczyx"}
+
+
+def _color_rgb(color: str) -> npt.NDArray[np.float64]:
+    """``"RRGGBB"`` as three floats from 0 to 1."""
+    return np.array([int(color[i : i + 2], 16) for i in (0, 2, 4)], dtype=np.float64) / 255
+
+
+def _blend(
+    shape: tuple[int, int], planes: Sequence[npt.NDArray[Any]], channels: Sequence[Channel]
+) -> npt.NDArray[np.float64]:
+    """Each plane scaled into its window (0 to 1), tinted by its colour, summed, clipped."""
+    rgb = np.zeros((*shape, 3))
+    for plane, channel in zip(planes, channels, strict=True):
+        assert channel.window is not None and channel.color is not None  # as_channels'
+        start, end = channel.window
+        values = np.asarray(plane, dtype=np.float64)
+        if end > start:
+            scaled = (values - start) / (end - start)
+        else:  # a window of no width: a threshold (a constant plane is black)
+            scaled = (values > end).astype(np.float64)
+        # Below the window is black, above it full colour; NaN (no value) is black.
+        scaled = np.nan_to_num(np.clip(scaled, 0.0, 1.0), nan=0.0)
+        rgb += scaled[..., np.newaxis] * _color_rgb(channel.color)
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def channel_composite(planes: Any, channels: ChannelsLike) -> npt.NDArray[np.float64]:
+    """Blend the planes of a channel axis into one RGB image, as viewers show them.
+
+    Each active channel's plane is scaled into its display window (``window.start`` is
+    black, ``window.end`` and above its full colour), tinted by its colour, and the
+    channels are added up, clipped to [0, 1]: a red and a green channel both at full
+    brightness give yellow. Inactive channels are left out. NaN pixels are black, and
+    so are the pixels of a window of no width (start = end) but those above it.
+
+    Parameters
+    ----------
+    planes
+        A ``(c, y, x)`` array-like (numpy, zarr, dask), one plane per channel; only
+        the planes of active channels are read.
+    channels
+        One entry per plane: a `~data_helpers.ome.Channel`, a mapping of its fields or
+        a label, completed by `~data_helpers.ome.as_channels` (whose defaults are a
+        window spanning the pixel type's range and `~data_helpers.ome.CHANNEL_COLORS`
+        in turn).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(y, x, 3)`` float64 RGB values from 0 to 1, as `matplotlib.axes.Axes.imshow`
+        draws them.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``planes`` is not a 3D array of numbers with a pixel along every axis, or a
+        channel is not as `~data_helpers.ome.as_channels` accepts it (one per plane).
+
+    Examples
+    --------
+    >>> planes = np.array([[[0, 50, 100]], [[100, 100, 0]]], dtype=np.uint8)
+    >>> rgb = channel_composite(planes, [{"color": "FF0000", "window": (0, 100)},
+    ...                                  {"color": "00FF00", "window": (0, 200)}])
+    >>> rgb[0].tolist()
+    [[0.0, 0.5, 0.0], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]
+    """
+    from data_helpers.ome import as_channels
+
+    planes = _as_array_like(planes, "planes")
+    shape = tuple(planes.shape)
+    if len(shape) != 3:
+        raise ValueError(f"planes must be 3D, (channel, y, x), got shape {shape}")
+    _check_drawable("planes", shape)
+    dtype = as_dtype("planes.dtype", getattr(planes, "dtype", None), kinds="biuf")
+    checked = as_channels(channels, axes="cyx", shape=shape, dtype=dtype)
+    active = [i for i, channel in enumerate(checked) if channel.active]
+    return _blend((shape[1], shape[2]), [np.asarray(planes[i]) for i in active],
+                  [checked[i] for i in active])
+
+
+def _plane_positions(
+    plane: object, names: str, others: Sequence[str], shape: Sequence[int]
+) -> dict[str, int]:
+    """The position along each axis in ``others`` (not drawn, not channels), checked."""
+    if plane is None:
+        plane = {}
+    if not isinstance(plane, Mapping):
+        raise TypeError(
+            f"plane={plane!r} must be None or a mapping of axis name to position, "
+            f"e.g. {{{others[0] if others else 'z'!r}: 0}}"
+        )
+    unknown = [a for a in plane if a not in others]
+    if unknown:
+        taken = f"the axes {list(others)}" if others else "no axis (the image is one plane)"
+        raise ValueError(
+            f"plane={dict(plane)!r} names {unknown}; of the axes {names!r}, the channel axis "
+            f"and the two drawn are whole, so positions are taken along {taken}"
+        )
+    positions = {}
+    for a in others:
+        size = shape[names.index(a)]
+        positions[a] = _position(f"plane[{a!r}]", plane.get(a, size // 2), size,
+                                 f"a position along {a!r}, of size {size}")
+    return positions
+
+
+def plot_channels(
+    image: Any,
+    channels: ChannelsLike | None = None,
+    *,
+    level: int | None = None,
+    plane: Mapping[str, int] | None = None,
+    axes: str | None = None,
+    max_display: int = 1024,
+    ax: Axes | None = None,
+    title: str | None = None,
+    legend: bool = True,
+) -> Axes:
+    """Show the channels of one plane together, each in its colour and display window.
+
+    The composite of `channel_composite`: every active channel scaled into its window,
+    tinted by its colour and added up, clipped to [0, 1], as image viewers show a
+    multichannel image. Only the plane drawn is read, channel by channel, and only for
+    the active channels (a zarr or dask array reads only the chunks it crosses).
+
+    Parameters
+    ----------
+    image
+        A `~data_helpers.multiscale.MultiscaleImage` with a channel axis ``c``, or an
+        array-like (numpy, zarr, dask; a level of an image) with one, whose axes
+        ``axes`` names.
+    channels
+        How to show each channel, one entry per index of ``c``: a
+        `~data_helpers.ome.Channel`, a mapping of its fields or a label, completed by
+        `~data_helpers.ome.as_channels`. Default: an image's own ``channels`` (its
+        ``omero`` metadata); for an array, or an image without them, each channel in
+        turn in `~data_helpers.ome.CHANNEL_COLORS` (white when there is one), its
+        window the range of the values of its plane.
+    level
+        The level of an image to draw (negative counts from the smallest). Default: the
+        largest whose two drawn axes fit in ``max_display``
+        (`~data_helpers.multiscale.MultiscaleImage.level_for`), else the smallest.
+        Must be None for an array.
+    plane
+        The position along each axis that is neither ``c`` nor one of the last two
+        (drawn) axes, by name, e.g. ``{"z": 10}`` (negative counts from the end);
+        default the middle. For an image, in level 0's pixels: the plane drawn is the
+        one of the level drawn that holds that position.
+    axes
+        An array's axes in OME order, e.g. ``"tcyx"``. Default: ``"cyx"``, ``"czyx"``
+        or ``"tczyx"`` by its number of dimensions. Must be None for an image, which
+        names its own.
+    max_display
+        Largest number of pixels read along a side (an integer >= 1): a larger plane is
+        read with a stride.
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title. Default: the level and the positions of the plane (an image), or the
+        selection in numpy syntax (an array).
+    legend
+        Name each channel drawn (its label, else ``channel i``) in its colour.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes; the composite is its image, ``(y, x, 3)`` RGB values from 0 to 1.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (an image that is not an array, a level or a
+        position that is not an integer, a plane that is not a mapping, a channel that
+        `~data_helpers.ome.as_channels` refuses, a flag that is not True or False).
+    ValueError
+        If an argument has a wrong value (no channel axis, axes that do not fit the
+        array, a level or position out of range, a position along an axis that is
+        drawn whole, channels not one per index of ``c``, a window outside its limits).
+        Everything is checked before anything is read or a figure is made.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from data_helpers.ome import Channel
+    >>> from data_helpers.pyramid import build_pyramid
+    >>> cells = np.zeros((2, 4, 64, 64), np.uint16)          # c, z, y, x
+    >>> cells[0, :, 16:48, 8:32] = 1000                      # nuclei: left
+    >>> cells[1, :, 16:48, 32:56] = 500                      # membranes: right
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     image = build_pyramid(
+    ...         cells, f"{tmp}/cells.zarr", axes="czyx", chunks=(1, 4, 32, 32),
+    ...         channels=[Channel("nuclei", "FF0000", window=(0, 1000)),
+    ...                   Channel("membranes", "00FF00", window=(0, 1000))])
+    ...     ax = plot_channels(image, max_display=32)
+    >>> ax.get_title()
+    'level 1, z = 1 (2 at level 0)'
+    >>> rgb = ax.images[0].get_array()
+    >>> rgb.shape, rgb[12, 8].tolist(), rgb[12, 20].tolist()
+    ((32, 32, 3), [1.0, 0.0, 0.0], [0.0, 0.5, 0.0])
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['nuclei', 'membranes']
+    >>> plt.close(ax.figure)
+    """
+    from matplotlib.patches import Patch
+
+    from data_helpers.multiscale import MultiscaleImage
+    from data_helpers.ome import as_channels, validate_axes
+
+    max_display = _max_display(max_display)
+    legend = as_bool("legend", legend)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title={title!r} must be a string or None")
+    if ax is not None:
+        _new_axes(ax)  # checks it
+    if isinstance(image, MultiscaleImage):
+        if axes is not None:
+            raise ValueError(f"axes={axes!r} must be None for a MultiscaleImage, which "
+                             f"names its own axes {image.axes}")
+        names = "".join(image.axes)
+        if "c" not in names:
+            raise ValueError(f"image has the axes {names!r}, without a channel axis 'c'")
+        if level is None:
+            try:
+                k = image.level_for({names[-2]: max_display, names[-1]: max_display})
+            except ValueError:  # even the smallest is larger: it is read with a stride
+                k = image.levels - 1
+        else:
+            k = _position("level", level, image.levels,
+                          f"a level of an image with {image.levels} levels")
+        array = image.level(k)
+        base_shape = image.shapes[0]
+        stored = image.channels
+    else:
+        if level is not None:
+            raise ValueError(f"level={level!r} must be None for an array (only a "
+                             "MultiscaleImage has levels; pass one of its levels instead)")
+        array = _as_array_like(image, "image")
+        ndim = len(array.shape)
+        if axes is None:
+            if ndim not in _CHANNEL_AXES:
+                raise ValueError(
+                    f"image has shape {tuple(array.shape)}; an array with a channel axis "
+                    "has 3 to 5 dimensions ('cyx', 'czyx', 'tczyx'), or give its axes="
+                )
+            axes = _CHANNEL_AXES[ndim]
+        names = validate_axes(axes)
+        if "c" not in names:
+            raise ValueError(f"axes={axes!r} must have a channel axis 'c'")
+        if len(names) != ndim:
+            raise ValueError(f"axes={axes!r} must name the {ndim} axes of the image, of "
+                             f"shape {tuple(array.shape)}")
+        k, base_shape, stored = 0, tuple(array.shape), ()
+    shape = tuple(array.shape)
+    _check_drawable("image", shape)
+    c = names.index("c")
+    others = [a for a in names[:-2] if a != "c"]
+    positions = _plane_positions(plane, names, others, base_shape)
+    dtype = as_dtype("image.dtype", getattr(array, "dtype", None), kinds="biuf")
+    if channels is not None:
+        checked: tuple[Channel, ...] | None = as_channels(channels, axes=names, shape=shape,
+                                                          dtype=dtype)
+    elif stored:
+        checked = as_channels(stored, axes=names, shape=shape, dtype=dtype,
+                              name="image.channels")
+    else:
+        checked = None  # windows from the data, once read
+
+    # The plane of level k: a level-0 position is the pixel whose area holds its centre.
+    selection: list[int | slice] = [slice(None)] * len(names)
+    at_level = {}
+    for a, position in positions.items():
+        i = names.index(a)
+        if k:
+            assert isinstance(image, MultiscaleImage)
+            centre = image.translation(0)[i] + position * image.scale(0)[i]
+            found = math.floor((centre - image.translation(k)[i]) / image.scale(k)[i] + 0.5)
+            position = min(max(found, 0), shape[i] - 1)
+        selection[i] = at_level[a] = position
+    step = max(1, math.ceil(max(shape[-2:]) / max_display))
+    selection[-2] = selection[-1] = slice(None, None, step)
+
+    def read(channel: int) -> npt.NDArray[Any]:
+        key = list(selection)
+        key[c] = channel
+        return np.asarray(array[tuple(key)])  # indexing first: only this plane is read
+
+    count = shape[c]
+    if checked is None:
+        planes = [read(i) for i in range(count)]
+        windows = []
+        for values in planes:
+            finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+            windows.append((float(finite.min()), float(finite.max())) if finite.size
+                           else (0.0, 1.0))
+        checked = as_channels([{"window": w} for w in windows], axes=names, shape=shape,
+                              dtype=dtype)
+        drawn = list(range(count))
+    else:
+        drawn = [i for i, channel in enumerate(checked) if channel.active]
+        planes = [read(i) for i in drawn]
+    drawn_shape = (math.ceil(shape[-2] / step), math.ceil(shape[-1] / step))
+    rgb = _blend(drawn_shape, planes, [checked[i] for i in drawn])
+
+    ax = _new_axes(ax)
+    ax.imshow(rgb, interpolation="nearest")
+    if title is None:
+        if isinstance(image, MultiscaleImage):
+            parts = [f"level {k}"]
+            for a, position in at_level.items():
+                parts.append(f"{a} = {position}"
+                             + (f" ({positions[a]} at level 0)" if k else ""))
+            title = ", ".join(parts)
+        else:
+            title = f"image{_format_key(selection)}"
+    ax.set_title(title)
+    ax.set_ylabel(names[-2])
+    ax.set_xlabel(names[-1])
+    if legend and drawn:
+        handles = [Patch(facecolor=f"#{checked[i].color}", edgecolor="none",
+                         label=checked[i].label or f"channel {i}") for i in drawn]
+        ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.7)
+    return ax
 
 
 # ----------------------------------------------------------------------------

@@ -7,9 +7,10 @@ at a time) and `stream_to_zarr` connects a camera to it.
 
 What ends up on disk is a group holding arrays ``"0"``, ``"1"``, ... of shape
 ``(t, c, y, x)`` with one channel: OME-Zarr 0.4 in a Zarr v2 store, 0.5 in a Zarr v3
-store. The OME metadata is built and written by `data_helpers.ome`, and every pixel of
-the coarser levels is computed by `data_helpers.downsample`; this module only decides
-*what* goes *where* and *when*.
+store, with the channel's display settings as ``omero`` metadata when
+``StorageProperties(channels=...)`` gives them. The OME metadata is built and written
+by `data_helpers.ome`, and every pixel of the coarser levels is computed by
+`data_helpers.downsample`; this module only decides *what* goes *where* and *when*.
 
 How a stream is kept safe (durability)
 --------------------------------------
@@ -28,7 +29,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
@@ -211,6 +212,15 @@ class StorageProperties:
     overwrite
         Replace an existing ``filename``. Without it an existing path is an error, and
         nothing is written.
+    channels
+        How viewers show the image's one channel, written as OME-Zarr ``omero``
+        metadata: a list of one entry, a `~data_helpers.ome.Channel`, a mapping of its
+        fields or a label alone (see `~data_helpers.ome.as_channels`). Checked here
+        and kept as a tuple of one `~data_helpers.ome.Channel`, its colour (white by
+        default) and ``active`` set; a ``window`` or ``limits`` left out stays None
+        until the writer knows the pixel type, which gives their defaults (the
+        type's range; 0 to 1 for float32) and must hold the window given. By
+        default (None) no ``omero`` metadata is written.
 
     Examples
     --------
@@ -220,6 +230,8 @@ class StorageProperties:
     ((3, 3), (1.0, 1.0))
     >>> StorageProperties("out.zarr", frame_interval_s=0.05).frame_interval_s
     0.05
+    >>> StorageProperties("out.zarr", channels=[{"label": "GFP", "color": "00ff00"}]).channels
+    (Channel(label='GFP', color='00FF00', window=None, limits=None, active=True),)
     >>> StorageProperties("out.zarr", shard_chunks=(2, 2))
     Traceback (most recent call last):
     ...
@@ -236,6 +248,7 @@ class StorageProperties:
     frame_interval_s: float | None = None
     shard_chunks: int | tuple[int, int] | None = None
     overwrite: bool = False
+    channels: ome.ChannelsLike | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise values in place, once
@@ -256,6 +269,7 @@ class StorageProperties:
                 "frame_interval_s", self.frame_interval_s, positive=True,
                 accepted="None or a finite number > 0 (seconds from one frame to the next)"))
         set_(self, "shard_chunks", _shard_chunks(self.shard_chunks, self.zarr_version))
+        set_(self, "channels", _channels(self.channels))
 
 
 def _pixel_scale(scale: object) -> tuple[float, float]:
@@ -279,6 +293,35 @@ def _shard_chunks(shard_chunks: object, zarr_version: int) -> tuple[int, int] | 
         x = y = as_int("shard_chunks", shard_chunks, minimum=1, accepted=accepted)
     check_sharding("shard_chunks", shard_chunks, zarr_version)
     return x, y
+
+
+def _channels(channels: object) -> tuple[ome.Channel, ...] | None:
+    """The one channel ``channels`` describe, checked by `ome.as_channels`; or None.
+
+    The pixel type is not known yet: it is checked as float32 pixels, whose default
+    limits are the window given (or 0 to 1), so a window refused here is refused for
+    every pixel type. The fields whose defaults depend on the pixel type (``window``
+    and ``limits``) stay None where not given; the writer completes them.
+    """
+    if channels is None:
+        return None
+    if (isinstance(channels, Sequence) and not isinstance(channels, str | bytes)
+            and len(channels) != 1):
+        raise ValueError(
+            f"channels={channels!r} must hold one entry: the writer's images have one "
+            f"channel (axes {AXES!r}, c = 1)"
+        )
+    (checked,) = ome.as_channels(channels, axes=AXES, shape=(1, 1, 1, 1), dtype="float32")
+    (given,) = cast(Sequence[object], channels)
+    if isinstance(given, str):
+        given = ome.Channel(label=given)
+    elif not isinstance(given, ome.Channel):
+        given = ome.Channel(**cast(Mapping[str, Any], given))  # keys checked above
+    return (ome.Channel(
+        label=checked.label, color=checked.color, active=checked.active,
+        window=None if given.window is None else checked.window,
+        limits=None if given.limits is None else checked.limits,
+    ),)
 
 
 def _frame_shape(frame_shape: object) -> tuple[int, int]:
@@ -369,6 +412,7 @@ def _image_model(
         time_unit=None if interval is None else "second",
         name=ome.image_name(storage.filename),
         method="mean",
+        channels=storage.channels,
     )
 
 
@@ -935,7 +979,7 @@ class StreamRecord:
 
     @property
     def on_disk(self) -> int:
-        """Frames of level 0 on disk: the time extent of its shape on disk."""
+        """The number of level-0 frames on disk (the time extent of its shape)."""
         return self.shape[0]
 
 

@@ -12,6 +12,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from data_helpers.plotting import (
+    channel_composite,
+    plot_channels,
     plot_chunk_grid,
     plot_codec_bytes,
     plot_levels,
@@ -1426,6 +1428,250 @@ def test_to_scale_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         plot_to_scale(*args, **kwargs)
     assert plt.get_fignums() == []
+
+
+# --------------------------------------------------------------------------- plot_channels
+
+
+RED = {"label": "red", "color": "FF0000", "window": (0, 100)}
+GREEN = {"label": "green", "color": "00FF00", "window": (50, 150)}
+
+
+class TypedRecordingArray(RecordingArray):
+    """A `RecordingArray` with a dtype, as the composite needs one."""
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+
+@pytest.fixture(scope="module")
+def cells(tmp_path_factory):
+    """A two-channel (c, z, y, x) pyramid: red squares on the left, green on the right.
+
+    Level 0 is (2, 4, 64, 64), level 1 (2, 2, 32, 32); channel 1 is brighter at z >= 2.
+    """
+    from data_helpers.ome import Channel
+    from data_helpers.pyramid import build_pyramid
+
+    volume = np.zeros((2, 4, 64, 64), np.uint16)
+    volume[0, :, 16:48, 8:32] = 1000
+    volume[1, :2, 16:48, 32:56] = 250
+    volume[1, 2:, 16:48, 32:56] = 500
+    path = tmp_path_factory.mktemp("channels") / "cells.zarr"
+    image = build_pyramid(volume, path, axes="czyx", chunks=(1, 4, 32, 32),
+                          channels=[Channel("nuclei", "FF0000", window=(0, 1000)),
+                                    Channel("membranes", "00FF00", window=(0, 1000))])
+    assert image.shapes == [(2, 4, 64, 64), (2, 2, 32, 32)]
+    return image
+
+
+def test_composite_scales_each_channel_into_its_window_and_adds_them_clipped():
+    red = np.array([[-10.0, 0, 25, 50, 100, 250, np.nan]])
+    green = np.array([[0.0, 50, 75, 100, 150, 150, 100]])
+    rgb = channel_composite(np.stack([red, green]), [RED, GREEN])
+    np.testing.assert_array_equal(rgb[0], [
+        [0, 0, 0],          # below both windows: black (never negative)
+        [0, 0, 0],          # at both starts
+        [0.25, 0.25, 0],
+        [0.5, 0.5, 0],
+        [1, 1, 0],          # both at their ends: yellow
+        [1, 1, 0],          # beyond the end: clipped to the full colour
+        [0, 0.5, 0],        # NaN (no value) is black
+    ])
+    assert rgb.dtype == np.float64
+    # Colours add up, and the sum is clipped to 1: red + magenta = (2, 0, 1) -> (1, 0, 1).
+    ones = np.full((2, 1, 1), 7, np.uint8)
+    rgb = channel_composite(ones, [{"color": "FF0000", "window": (0, 7)},
+                                   {"color": "#ff00ff", "window": (0, 7)}])
+    assert rgb[0, 0].tolist() == [1.0, 0.0, 1.0]
+    # A window of no width is a threshold (the pixels above it are drawn); a colour such
+    # as orange scales each component.
+    planes = np.array([[[9, 10, 11]], [[20, 20, 0]]], np.uint8)
+    rgb = channel_composite(planes, [{"color": "0000FF", "window": (10, 10)},
+                                     {"color": (255, 165, 0), "window": (0, 40)}])
+    np.testing.assert_allclose(rgb[0], [[0.5, 0.5 * 165 / 255, 0], [0.5, 0.5 * 165 / 255, 0],
+                                        [0, 0, 1]])
+
+
+def test_composite_leaves_out_inactive_channels_and_reads_only_the_active_ones():
+    planes = TypedRecordingArray(np.full((3, 2, 2), 100, np.uint8))
+    rgb = channel_composite(planes, [RED, {**GREEN, "active": False}, "blue"])
+    assert planes.keys == [0, 2]  # the inactive channel is not read
+    # Defaults: channel 2 ("blue", no colour) is the third of CHANNEL_COLORS, yellow,
+    # its window the range of uint8.
+    np.testing.assert_allclose(rgb[0, 0], [1.0, 100 / 255, 0.0])
+
+
+def test_channels_draws_an_array_plane_by_plane_reading_only_the_active_channels():
+    data = np.zeros((2, 3, 5, 4, 6), np.uint8)  # t, c, z, y, x
+    data[1, 0, 2] = 50
+    data[1, 1, 2] = 100
+    data[1, 2, 2] = 200
+    array = TypedRecordingArray(data)
+    ax = plot_channels(array, [RED, {**GREEN, "active": False}, {"color": "0000FF",
+                                                                   "window": (0, 200)}])
+    # Only the plane drawn (the middle of t and z), only the active channels.
+    assert array.keys == [(1, 0, 2, slice(None, None, 1), slice(None, None, 1)),
+                          (1, 2, 2, slice(None, None, 1), slice(None, None, 1))]
+    (shown,) = ax.images
+    rgb = shown.get_array()
+    assert rgb.shape == (4, 6, 3)
+    np.testing.assert_array_equal(rgb[0, 0], [0.5, 0.0, 1.0])  # green is not drawn
+    assert ax.get_title() == "image[1, :, 2, :, :]"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "y")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["red", "channel 2"]
+    assert shown.get_interpolation() == "nearest"
+
+
+def test_channels_of_an_array_default_to_the_ome_colours_and_the_range_of_each_plane():
+    from data_helpers.ome import CHANNEL_COLORS
+
+    planes = np.stack([np.arange(12.0).reshape(3, 4) + 10 * c for c in range(3)])
+    ax = plot_channels(planes, legend=False)  # c, y, x
+    rgb = ax.images[0].get_array()
+    assert ax.get_legend() is None
+    # Each plane spans its own window: 0 at its minimum, its full colour at its maximum.
+    expected = channel_composite(planes, [{"color": c, "window": (10.0 * i, 10.0 * i + 11)}
+                                          for i, c in enumerate(CHANNEL_COLORS[:3])])
+    np.testing.assert_allclose(rgb, expected)
+    np.testing.assert_allclose(rgb[-1, -1], [1.0, 1.0, 1.0])  # cyan + magenta + yellow
+    # One channel is white; a constant plane has a window of no width: black.
+    ax = plot_channels(np.arange(4, dtype=np.uint16).reshape(1, 2, 2))
+    assert ax.images[0].get_array()[1, 1].tolist() == [1.0, 1.0, 1.0]
+    ax = plot_channels(np.full((1, 2, 2), 7, np.uint16))
+    assert ax.images[0].get_array().max() == 0.0
+    # axes= names another layout: time and channel, no z.
+    data = np.zeros((3, 2, 4, 4), np.float32)
+    data[2, 1, 0, 0] = 1.0
+    ax = plot_channels(data, axes="tcyx", plane={"t": -1})
+    assert ax.get_title() == "image[2, :, :, :]"
+    assert ax.images[0].get_array()[0, 0].tolist() == [1.0, 0.0, 1.0]  # magenta
+
+
+def test_channels_of_a_large_array_are_read_with_a_stride():
+    data = np.arange(2 * 10 * 30, dtype=np.uint16).reshape(2, 10, 30)
+    array = TypedRecordingArray(data)
+    ax = plot_channels(array, [RED, GREEN], max_display=10)
+    assert array.keys == [(0, slice(None, None, 3), slice(None, None, 3)),
+                          (1, slice(None, None, 3), slice(None, None, 3))]
+    np.testing.assert_array_equal(ax.images[0].get_array(),
+                                  channel_composite(data[:, ::3, ::3], [RED, GREEN]))
+
+
+def test_channels_of_an_image_use_its_metadata_and_the_level_that_fits(cells):
+    ax = plot_channels(cells, max_display=32)
+    assert ax.get_title() == "level 1, z = 1 (2 at level 0)"
+    rgb = ax.images[0].get_array()
+    assert rgb.shape == (32, 32, 3)
+    assert rgb[12, 8].tolist() == [1.0, 0.0, 0.0]   # nuclei, window 0..1000
+    assert rgb[12, 20].tolist() == [0.0, 0.5, 0.0]  # membranes at z 2-3: 500 of 1000
+    assert rgb[2, 2].tolist() == [0.0, 0.0, 0.0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["nuclei", "membranes"]
+    # The whole image fits: level 0, its middle plane.
+    ax = plot_channels(cells)
+    assert ax.get_title() == "level 0, z = 2"
+    assert ax.images[0].get_array().shape == (64, 64, 3)
+    # A level-0 position is drawn from the level-1 plane that holds it: z 0 and 1 are
+    # level 1's plane 0, where the membranes are 250.
+    ax = plot_channels(cells, level=-1, plane={"z": 1})
+    assert ax.get_title() == "level 1, z = 0 (1 at level 0)"
+    assert ax.images[0].get_array()[12, 20].tolist() == [0.0, 0.25, 0.0]
+    # Smaller than the smallest level: it is read with a stride.
+    ax = plot_channels(cells, max_display=8)
+    assert ax.get_title().startswith("level 1,")
+    assert ax.images[0].get_array().shape == (8, 8, 3)
+
+
+def test_channels_given_for_an_image_replace_its_own(cells):
+    _, (left, right) = plt.subplots(1, 2)
+    ax = plot_channels(cells, [{"color": "0000FF", "window": (0, 2000)},
+                               {"label": "membranes", "active": False}],
+                       level=0, ax=left, title="nuclei only")
+    assert ax is left and ax.get_title() == "nuclei only"
+    rgb = ax.images[0].get_array()
+    assert rgb[30, 20].tolist() == [0.0, 0.0, 0.5]
+    assert rgb[30, 40].tolist() == [0.0, 0.0, 0.0]  # the membranes are not drawn
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["channel 0"]
+    assert len(right.images) == 0
+
+
+def test_an_image_without_a_channel_axis_or_channel_metadata(tmp_path):
+    from data_helpers.pyramid import build_pyramid
+
+    plain = build_pyramid(np.ones((8, 8), np.uint8), tmp_path / "p.zarr", axes="yx")
+    with pytest.raises(ValueError, match=r"image has the axes 'yx', without a channel axis"):
+        plot_channels(plain)
+    # A channel axis without omero metadata: the defaults of an array.
+    data = np.zeros((2, 8, 8), np.uint8)
+    data[:, 0, 0] = 9
+    image = build_pyramid(data, tmp_path / "c.zarr", axes="cyx")
+    assert image.channels == ()
+    rgb = plot_channels(image).images[0].get_array()
+    assert rgb[0, 0].tolist() == [1.0, 1.0, 1.0] and rgb[1, 1].tolist() == [0.0, 0.0, 0.0]
+
+
+CZYX = np.zeros((2, 3, 4, 4), np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("image", "channels", "kwargs", "error", "match"),
+    [
+        ("cells", None, {"level": 2}, ValueError,
+         r"level=2 must be an integer in \[-2, 2\) \(a level of an image with 2 levels\)"),
+        ("cells", None, {"level": 1.0}, TypeError, r"level=1\.0 must be an integer in"),
+        ("cells", None, {"axes": "czyx"}, ValueError,
+         r"axes='czyx' must be None for a MultiscaleImage"),
+        ("cells", None, {"plane": {"x": 3}}, ValueError,
+         r"plane=\{'x': 3\} names \['x'\]; .* positions are taken along the axes \['z'\]"),
+        ("cells", None, {"plane": {"z": 4}}, ValueError,
+         r"plane\['z'\]=4 must be an integer in \[-4, 4\)"),
+        ("cells", None, {"plane": 2}, TypeError, r"plane=2 must be None or a mapping"),
+        ("cells", ["a"], {}, ValueError,
+         r"channels has 1 entries but the channel axis 'c' has 2"),
+        ("cells", [RED, {"color": "green"}], {}, ValueError,
+         r"channels\[1\]\.color='green' must be a colour"),
+        ("cells", [RED, {"window": (0, 70000)}], {}, ValueError,
+         r"channels\[1\]\.window=\(0\.0, 70000\.0\) must lie within"),
+        (CZYX, "red", {}, TypeError, r"channels='red' must be a sequence"),
+        (CZYX, None, {"level": 0}, ValueError, r"level=0 must be None for an array"),
+        (CZYX, None, {"axes": "zcyx"}, ValueError, r"axes='zcyx' must follow the OME order"),
+        (CZYX, None, {"axes": "tzyx"}, ValueError, r"axes='tzyx' must have a channel axis"),
+        (CZYX, None, {"axes": "cyx"}, ValueError, r"axes='cyx' must name the 4 axes"),
+        (CZYX, None, {"axes": 4}, TypeError, r"axes=4 must be a string"),
+        (CZYX[0, 0], None, {}, ValueError, r"image has shape \(4, 4\); an array with a chan"),
+        (np.zeros((2, 0, 4)), None, {}, ValueError, r"image must have at least one pixel"),
+        (CZYX.astype(complex), None, {}, ValueError,
+         r"image\.dtype=dtype\('complex128'\) must be a boolean, integer or float dtype"),
+        ("not an array", None, {}, ValueError, r"image has shape \(\); an array"),
+        (CZYX, None, {"max_display": 0}, ValueError, r"max_display=0 must be an integer"),
+        (CZYX, None, {"legend": 1}, TypeError, r"legend=1 must be True or False"),
+        (CZYX, None, {"title": 3}, TypeError, r"title=3 must be a string or None"),
+        (CZYX, None, {"ax": "left"}, TypeError, r"ax must be a matplotlib Axes or None"),
+    ],
+)
+def test_channels_rejects_bad_input(cells, image, channels, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_channels(cells if isinstance(image, str) and image == "cells" else image,
+                      channels, **kwargs)
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize(
+    ("planes", "channels", "error", "match"),
+    [
+        (np.zeros((4, 4)), ["a"], ValueError, r"planes must be 3D, \(channel, y, x\)"),
+        (np.zeros((1, 0, 4)), ["a"], ValueError, r"planes must have at least one pixel"),
+        ([[["a"]]], ["a"], ValueError, r"planes\.dtype=dtype\('<U1'\) must be a boolean"),
+        (np.zeros((2, 4, 4)), ["a"], ValueError, r"channels has 1 entries but the channel"),
+        (np.zeros((1, 4, 4)), [{"window": (1, 0)}], ValueError,
+         r"channels\[0\]\.window=\(1, 0\) must be two finite numbers"),
+        (np.zeros((1, 4, 4)), None, TypeError, r"channels=None must be a sequence"),
+    ],
+)
+def test_composite_rejects_bad_input(planes, channels, error, match):
+    with pytest.raises(error, match=match):
+        channel_composite(planes, channels)
 
 
 # ------------------------------------------------ plot_requests_by_chunk_size, plot_time_by_latency

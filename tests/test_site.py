@@ -208,9 +208,10 @@ _DOWNLOADS = ("() => Object.fromEntries([...document.querySelectorAll("
 _SOLUTIONS = ("() => [...document.querySelectorAll('.solution, .solution-title')]"
               ".map(e => e.innerText.trim().slice(0, 80))")
 # A code cell's box scrolls sideways when a line is longer than the box is wide; the
-# reader then sees the line cut off. Hidden boxes (a collapsed cell) have no width to check.
+# reader then sees the line cut off. Only the cells shown are checked: a collapsed one
+# (hide-input, a closed solution) shows no text until it is opened.
 _CLIPPED_CODE = ("() => [...document.querySelectorAll('.cell_input pre')]"
-                 ".filter(p => p.clientWidth > 0 && p.scrollWidth > p.clientWidth)"
+                 ".filter(p => p.innerText.trim() && p.scrollWidth > p.clientWidth)"
                  ".map(p => p.innerText.split('\\n')"
                  ".reduce((a, b) => b.length > a.length ? b : a))")
 _IDS = ("() => [...document.querySelectorAll('[id], a[name]')]"

@@ -912,3 +912,131 @@ def test_record_stream_checks_its_arguments(tmp_path: Path) -> None:
         record_stream(object(), storage, 1)
     assert not Path(storage.filename).exists()
     assert record_stream(SimulatedCamera(shape=(96, 54)), storage, 0) == []
+
+
+# -- channels: the omero metadata -----------------------------------------------------------
+
+
+GFP = ome.Channel(label="GFP", color="00ff00", window=(10, 200))
+
+
+def _group_json(path: Path) -> dict[str, Any]:
+    """The group's OME attributes: 0.4's whole attributes, 0.5's ``ome`` object."""
+    attributes = zarr.open_group(path, mode="r").attrs.asdict()
+    return attributes if "ome" not in attributes else attributes["ome"]
+
+
+@pytest.mark.parametrize(
+    "options", [{"zarr_version": 2}, {"zarr_version": 3, "shard_chunks": 2}], ids=["v2", "v3"]
+)
+def test_channels_are_written_as_omero_at_every_flush_and_read_back(
+    tmp_path: Path, options
+) -> None:
+    from data_helpers.multiscale import MultiscaleImage
+
+    path = tmp_path / "c.zarr"
+    storage = small_storage(path, enable_multiscale=True, chunking=small_chunks(2048),
+                            channels=[GFP], **options)
+    assert storage.channels == (ome.Channel(label="GFP", color="00FF00", window=(10.0, 200.0),
+                                            limits=None, active=True),)
+    expected = (ome.Channel(label="GFP", color="00FF00", window=(10.0, 200.0),
+                            limits=(0.0, 255.0), active=True),)
+    with ZarrStreamWriter(storage, frame_shape=SMALL_FRAME, dtype="uint8") as writer:
+        # Levels of 3, 3 and 6 frames per chunk: 7 frames flush levels 0 and 1 while
+        # the writer is open; at close level 2 (1 frame) is trimmed to a chunk of 1.
+        writer.append(frames_of("uint8", 7))
+        writer._wait_for_worker()
+        assert _flushed(path)[:2] == (6, 3)
+        ome.validate(path)  # the strict schema, as each flush leaves the store
+        assert MultiscaleImage.open(path).channels == expected
+    assert writer.shapes == ((7, 1, 54, 96), (3, 1, 27, 48), (1, 1, 14, 24))
+    model = ome.validate(path)
+    assert model.ome_zarr_version == {2: "0.4", 3: "0.5"}[options["zarr_version"]]
+    assert MultiscaleImage.open(path).channels == expected
+    assert _group_json(path)["omero"] == {"channels": [{
+        "label": "GFP", "color": "00FF00", "active": True,
+        "window": {"start": 10.0, "end": 200.0, "min": 0.0, "max": 255.0},
+    }]}
+
+
+@pytest.mark.parametrize(
+    ("dtype", "limits"),
+    [("uint16", (0.0, 65535.0)), ("int8", (-128.0, 127.0)), ("float32", (0.0, 1.0))],
+)
+def test_a_channel_given_a_label_gets_the_defaults_of_the_pixel_type(
+    tmp_path: Path, dtype, limits
+) -> None:
+    from data_helpers.multiscale import MultiscaleImage
+
+    storage = small_storage(tmp_path / "c.zarr", zarr_version=3, channels=["camera"])
+    stats = stream_to_zarr(SimulatedCamera(shape=(96, 54), pixel_type=dtype), storage, 2)
+    assert stats.shapes == ((2, 1, 54, 96),)
+    ome.validate(storage.filename)
+    (channel,) = MultiscaleImage.open(storage.filename).channels
+    assert channel == ome.Channel(label="camera", color="FFFFFF", window=limits,
+                                  limits=limits, active=True)
+
+
+def test_without_channels_the_store_is_as_before(tmp_path: Path) -> None:
+    # The same stream with and without channels: only the omero metadata differs.
+    frames = frames_of("uint16", 5)
+    documents = []
+    for name, channels in (("plain", None), ("channel", [{"label": "GFP"}])):
+        (tmp_path / name).mkdir()
+        path = tmp_path / name / "s.zarr"  # the same name: the multiscale's name too
+        storage = small_storage(path, zarr_version=3, enable_multiscale=True,
+                                channels=channels)
+        assert (storage.channels is None) == (channels is None)
+        with ZarrStreamWriter(storage, frame_shape=SMALL_FRAME, dtype="uint16") as writer:
+            writer.append(frames)
+        documents.append({file.relative_to(path).as_posix(): file.read_bytes()
+                          for file in sorted(path.rglob("*")) if file.is_file()})
+    plain, with_channel = documents
+    assert "omero" not in _group_json(tmp_path / "plain" / "s.zarr")
+    assert sorted(plain) == sorted(with_channel)
+    assert [key for key in plain if plain[key] != with_channel[key]] == ["zarr.json"]
+    attributes = _group_json(tmp_path / "channel" / "s.zarr")
+    del attributes["omero"]
+    assert attributes == _group_json(tmp_path / "plain" / "s.zarr")
+    np.testing.assert_array_equal(read_levels(tmp_path / "channel" / "s.zarr")[0][:, 0], frames)
+
+
+@pytest.mark.parametrize(
+    ("channels", "error", "match"),
+    [
+        ("GFP", TypeError, r"channels='GFP' must be a sequence with one entry per channel"),
+        (GFP, TypeError, r"channels=Channel\(label='GFP'.* must be a sequence"),
+        ({"label": "GFP"}, TypeError, r"channels=\{'label': 'GFP'\} must be a sequence"),
+        ([], ValueError, r"channels=\[\] must hold one entry: the writer's images have one "
+                         r"channel \(axes 'tcyx', c = 1\)"),
+        (["a", "b"], ValueError, r"channels=\['a', 'b'\] must hold one entry"),
+        ([3], TypeError, r"channels\[0\]=3 must be a Channel, a mapping of its fields"),
+        ([{"name": "GFP"}], ValueError, r"channels\[0\]=\{'name': 'GFP'\} has the keys"),
+        ([{"color": "green"}], ValueError, r"channels\[0\]\.color='green' must be a colour"),
+        ([{"window": (200, 10)}], ValueError, r"channels\[0\]\.window=\(200, 10\) must be two"),
+        ([{"window": (0, 10), "limits": (0, 5)}], ValueError,
+         r"channels\[0\]\.window=\(0\.0, 10\.0\) must lie within channels\[0\]\.limits="),
+        ([{"active": "yes"}], TypeError, r"channels\[0\]\.active='yes' must be True or False"),
+        ([{"label": 1}], TypeError, r"channels\[0\]\.label=1 must be a string or None"),
+    ],
+)
+def test_bad_channels_are_refused_when_the_settings_are_made(
+    tmp_path: Path, channels, error, match
+) -> None:
+    with pytest.raises(error, match=match):
+        small_storage(tmp_path / "s.zarr", channels=channels)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_window_beyond_the_pixel_type_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    # Within float32's defaults, so the settings are good; not within uint8's range.
+    storage = small_storage(tmp_path / "s.zarr", channels=[{"window": (0, 4000)}])
+    with pytest.raises(ValueError, match=r"channels\[0\]\.window=\(0\.0, 4000\.0\) must lie "
+                                         r"within channels\[0\]\.limits=\(0\.0, 255\.0\)"):
+        ZarrStreamWriter(storage, frame_shape=SMALL_FRAME, dtype="uint8")
+    assert list(tmp_path.iterdir()) == []
+    # The same settings suit 16-bit frames.
+    ZarrStreamWriter(storage, frame_shape=SMALL_FRAME, dtype="uint16").close()
+    ome.validate(storage.filename)
