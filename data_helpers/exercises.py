@@ -54,6 +54,9 @@ __all__ = [
     "check_ms_level_for",
     "check_ms_pixel",
     "check_ms_roundtrip",
+    "check_net_latency",
+    "check_net_requests",
+    "check_net_shard",
     "check_pyr_centroid",
     "check_pyr_edges",
     "check_pyr_labels",
@@ -2040,3 +2043,221 @@ def check_v3_convert(image: Any, level_files: Any) -> CheckResult:
                                       "of chunks")
     return report.finish("the copy is OME-Zarr 0.5 with one shard per row of chunks, pixel "
                          "for pixel the slide's corner.")
+
+
+# -- network --------------------------------------------------------------------------------
+
+_NET_SIDE = 1024  # the corner of the slide the network exercises serve
+_NET_CHUNK = 128
+_NET_SHARD = 4  # chunks per shard along each axis
+_NET_REGION = ((100, 400), (250, 600))
+_NET_ONE_CHUNK = ((128, 256), (128, 256))
+_NET_LATENCY_S = 0.03
+
+
+@functools.cache
+def _net_folder() -> Path:
+    """A folder holding the corner pyramid, chunked and sharded (Zarr v3), built once."""
+    from .convert import convert_image
+    from .pyramid import build_pyramid
+    from .sample_data import load_sample
+
+    folder = _scratch() / "network"
+    folder.mkdir(exist_ok=True)
+    corner = load_sample("slide", "dask", shape=(_NET_SIDE, _NET_SIDE))
+    build_pyramid(corner, folder / "corner.ome.zarr", axes="yx",
+                  chunks=(_NET_CHUNK, _NET_CHUNK), zarr_version=3)
+    convert_image(folder / "corner.ome.zarr", folder / "sharded.ome.zarr",
+                  shard_chunks=(_NET_SHARD, _NET_SHARD))
+    return folder
+
+
+@functools.cache
+def _net_log(name: str, region: tuple[tuple[int, int], ...]) -> tuple[Any, ...]:
+    """The server's log of reading ``region`` of level 0 of ``name`` (``ServedRequest``s)."""
+    from .multiscale import MultiscaleImage
+    from .serve import serve_directory
+
+    with serve_directory(_net_folder()) as server:
+        image = MultiscaleImage.open(f"{server.url}/{name}")
+        server.clear_requests()
+        image.level(0)[tuple(slice(a, b) for a, b in region)]
+        return server.requests
+
+
+@_never_raises("ex-net-requests")
+def check_net_requests(predicted: Any, counted: Any, sharded: Any) -> CheckResult:
+    """Check ex-net-requests: the chunks under a region, and the requests of reading it.
+
+    Examples
+    --------
+    >>> result = check_net_requests(..., 2.5, ...)
+    Check again:
+      - counted: wrong type: expected an int number of requests, got float
+      - not answered yet: predicted, sharded
+    """
+    report = _Report("ex-net-requests")
+    given_predicted = _integer(report, "predicted", predicted, "number of chunks")
+    given_counted = _integer(report, "counted", counted, "number of requests")
+    given_sharded = _integer(report, "sharded", sharded, "number of requests")
+    if given_predicted is None and given_counted is None and given_sharded is None:
+        return report.finish("")
+    if given_predicted is not None:
+        expected = math.prod((b - 1) // _NET_CHUNK - a // _NET_CHUNK + 1
+                             for a, b in _NET_REGION)
+        by_size = math.prod(-(-(b - a) // _NET_CHUNK) for a, b in _NET_REGION)
+        if given_predicted == expected:
+            report.good("predicted")
+        elif given_predicted == by_size:
+            report.bad("predicted", "that is the region's size in chunks, but it does not "
+                                    "start on a chunk boundary: count the chunks from "
+                                    "start // 128 to (stop - 1) // 128 along each axis")
+        else:
+            report.bad("predicted", "not the number of chunks under the region")
+    plain = len(_net_log("corner.ome.zarr", _NET_REGION))
+    if given_counted is not None:
+        if given_counted == plain:
+            report.good("counted")
+        elif given_counted > plain:
+            report.bad("counted", "more than the read made: clear the server's log after "
+                                  "opening the image (server.clear_requests()), or the "
+                                  "metadata requests are counted too")
+        else:
+            report.bad("counted", "fewer than the read made: count every request in the log")
+    if given_sharded is not None:
+        log = _net_log("sharded.ome.zarr", _NET_REGION)
+        if given_sharded == len(log):
+            report.good("sharded")
+        elif given_sharded == plain:
+            report.bad("sharded", "as many as without shards: a read of part of a shard "
+                                  "also asks for the shard's index")
+        elif given_sharded == len({r.path for r in log}):
+            report.bad("sharded", "one per shard: each chunk read from a shard is a Range "
+                                  "request of its own")
+        elif given_sharded > len(log):
+            report.bad("sharded", "more than the read made: clear the log after opening "
+                                  "the sharded copy")
+        else:
+            report.bad("sharded", "not the requests of reading the region of the sharded "
+                                  "copy")
+    return report.finish("one request per chunk, and with shards one more per shard.")
+
+
+@_never_raises("ex-net-latency")
+def check_net_latency(rounds_default: Any, rounds_64: Any, measured: Any) -> CheckResult:
+    """Check ex-net-latency: the rounds of reading 64 chunks, and the time measured.
+
+    Why the time is longer than the rounds alone is for the teacher to read.
+
+    Examples
+    --------
+    >>> result = check_net_latency(..., 1, "fast")
+    Check again:
+      - measured: wrong type: expected a time in seconds, got str
+      - not answered yet: rounds_default
+    """
+    report = _Report("ex-net-latency")
+    given_default = _integer(report, "rounds_default", rounds_default, "number of rounds")
+    given_64 = _integer(report, "rounds_64", rounds_64, "number of rounds")
+    given_time = _number(report, "measured", measured, "a time in seconds")
+    if given_default is None and given_64 is None and given_time is None:
+        return report.finish("")
+    chunks = (_NET_SIDE // _NET_CHUNK) ** 2
+    concurrency = int(zarr.config.get("async.concurrency"))
+    expected = -(-chunks // concurrency)
+    if given_default is not None:
+        if given_default == expected:
+            report.good("rounds_default")
+        elif given_default == chunks // concurrency:
+            report.bad("rounds_default", "rounded down: the last round, even a partial one, "
+                                         "waits a full latency too")
+        elif given_default == chunks:
+            report.bad("rounds_default", "that is one request after another: zarr-python "
+                                         "sends up to async.concurrency requests at once")
+        else:
+            report.bad("rounds_default", "not the rounds of the region's chunks at the "
+                                         "default async.concurrency")
+    if given_64 is not None:
+        if given_64 == -(-chunks // 64):
+            report.good("rounds_64")
+        elif given_64 == 0:
+            report.bad("rounds_64", "a read waits for at least one round")
+        else:
+            report.bad("rounds_64", "not the rounds with 64 requests at a time")
+    if given_time is not None:
+        least = expected * _NET_LATENCY_S
+        if given_time > 10 and 0.95 * least <= given_time / 1000 <= 10:
+            report.bad("measured", "that looks like milliseconds: give the time in seconds")
+        elif given_time < 0.95 * least:
+            report.bad("measured", "shorter than the rounds allow: time only the read of "
+                                   "the whole of level 0, on a server with delay_s=0.03")
+        elif given_time > 10:
+            report.bad("measured", "far too long for this read: time only the read, not "
+                                   "the building of the pyramid")
+        else:
+            report.good("measured")
+    return report.finish("the rounds set the least time, and the read took a little more. "
+                         "Why it is more is for your teacher.")
+
+
+@_never_raises("ex-net-shard")
+def check_net_shard(index_range: Any, index_bytes: Any, chunk_bytes: Any) -> CheckResult:
+    """Check ex-net-shard: the index's Range header and size, and the chunk's bytes.
+
+    Why the index has that size is for the teacher to read.
+
+    Examples
+    --------
+    >>> result = check_net_shard(..., 12.5, ...)
+    Check again:
+      - index_bytes: wrong type: expected an int number of bytes, got float
+      - not answered yet: index_range, chunk_bytes
+    """
+    report = _Report("ex-net-shard")
+    given_range: str | None = None
+    if not report.placeholder("index_range", index_range):
+        if isinstance(index_range, str):
+            given_range = index_range.strip()
+        else:
+            report.bad("index_range", f"wrong type: expected the header as a str, got "
+                                      f"{type(index_range).__name__}")
+    given_bytes = _integer(report, "index_bytes", index_bytes, "number of bytes")
+    given_chunk = _integer(report, "chunk_bytes", chunk_bytes, "number of bytes")
+    if given_range is None and given_bytes is None and given_chunk is None:
+        return report.finish("")
+    first, second = _net_log("sharded.ome.zarr", _NET_ONE_CHUNK)[:2]
+    if given_range is not None:
+        if given_range == first.range:
+            report.good("index_range")
+        elif given_range == second.range:
+            report.bad("index_range", "that is the chunk's range, the second request; the "
+                                      "first asks for the shard's index")
+        elif given_range.removeprefix("Range:").strip() == first.range:
+            report.good("index_range")
+        elif not given_range.startswith("bytes="):
+            report.bad("index_range", "give the header's value as the log shows it, "
+                                      "starting with its unit, bytes=")
+        else:
+            report.bad("index_range", "not the Range header of the first request")
+    if given_bytes is not None:
+        entries = _NET_SHARD * _NET_SHARD * 16
+        if given_bytes == first.bytes_sent:
+            report.good("index_bytes")
+        elif given_bytes == entries:
+            report.bad("index_bytes", "that leaves out the checksum at the end of the index")
+        elif given_bytes == 16:
+            report.bad("index_bytes", "that is one chunk's entry: the index has an entry for "
+                                      "every chunk the shard can hold")
+        else:
+            report.bad("index_bytes", "not the bytes the first range asks for")
+    if given_chunk is not None:
+        if given_chunk == second.bytes_sent:
+            report.good("chunk_bytes")
+        elif given_chunk == _NET_CHUNK * _NET_CHUNK:
+            report.bad("chunk_bytes", "that is the chunk's size in memory; the server sends "
+                                      "it as stored, compressed")
+        else:
+            report.bad("chunk_bytes", "not the bytes sent for the chunk: the second "
+                                      "request's bytes_sent")
+    return report.finish("the index first, then just the chunk's bytes. Why the index has "
+                         "that size is for your teacher.")

@@ -7,8 +7,9 @@ which level fits my screen, where is this region at another resolution?
 
 An image at an ``http://`` or ``https://`` URL is read through fsspec (which needs
 aiohttp), read-only, with the same API: each metadata document and each chunk is one
-HTTP request, and a chunk inside a shard is read with HTTP ``Range`` requests (the
-shard's index, then the chunk's bytes), without fetching the rest of the shard.
+HTTP request (and each metadata document is asked for once), and a chunk inside a shard
+is read with HTTP ``Range`` requests (the shard's index, then the chunk's bytes),
+without fetching the rest of the shard.
 
 Coordinates follow OME-Zarr: along each axis, pixel ``i`` of a level with scale ``s``
 and translation ``t`` has its *centre* at ``t + i * s`` and covers the interval
@@ -88,16 +89,19 @@ class MultiscaleImage:
 
     def __init__(
         self, group: zarr.Group, metadata: ome.MultiscaleMetadata, path: Path | None = None,
-        url: str | None = None,
+        url: str | None = None, *, arrays: Mapping[str, zarr.Array[Any]] | None = None,
     ) -> None:
         self._group = group
         self.metadata = metadata
         self.path = path
         self.url = url
-        self._arrays = tuple(self._array(p) for p in metadata.paths)
+        # Levels already opened (by `open`, while it read the metadata) are not opened
+        # again: over HTTP each opening is a request for the level's metadata.
+        opened = arrays or {}
+        self._arrays = tuple(self._array(p, opened.get(p)) for p in metadata.paths)
 
-    def _array(self, path: str) -> zarr.Array[Any]:
-        array = self._group.get(path)
+    def _array(self, path: str, opened: zarr.Array[Any] | None = None) -> zarr.Array[Any]:
+        array = self._group.get(path) if opened is None else opened
         if not isinstance(array, zarr.Array):
             raise ValueError(f"level path {path!r} of the multiscale is not a Zarr array")
         if array.ndim != len(self.metadata.axes):
@@ -176,13 +180,13 @@ class MultiscaleImage:
             except Exception as error:  # zarr raises several types for "not a group"
                 raise ValueError(f"{str(where)!r} is not a Zarr group: {error}") from error
         try:
-            metadata = ome.read_multiscale(group)
+            metadata, arrays = ome._read_multiscale(group)
         except Exception as error:  # pydantic's ValidationError, zarr's errors, KeyError...
             named = f"path={url!r}" if url is not None else repr(str(where or group))
             raise ValueError(
                 f"{named} is not an OME-Zarr 0.4 or 0.5 multiscale image: {error}"
             ) from error
-        return cls(group, metadata, where, url)
+        return cls(group, metadata, where, url, arrays=arrays)
 
     # -- what the image is -----------------------------------------------------------
 

@@ -1296,8 +1296,14 @@ def _open_group(group: str | Path | zarr.Group) -> zarr.Group:
     return zarr.open_group(str(group), mode="r")
 
 
-def _load_model(group: zarr.Group) -> ImageV04 | ImageV05:
+def _load_model(
+    group: zarr.Group, opened: dict[str, zarr.Array[Any]] | None = None
+) -> ImageV04 | ImageV05:
     """The ome-zarr-models model of the image in ``group``: its metadata and level arrays.
+
+    The level arrays are opened once, here; when ``opened`` is given, each is put in it
+    under its path as the multiscales name it, so that a caller who needs them does not
+    open them again (over HTTP, opening an array is a request for its metadata).
 
     ``Image.from_zarr`` of ome-zarr-models 1.7 also loads and validates the image's
     optional ``labels`` group, so a labels group it does not accept made a good image
@@ -1336,6 +1342,8 @@ def _load_model(group: zarr.Group) -> ImageV04 | ImageV05:
                 f"the multiscales name the level {path!r}, but {what} is at that path"
             )
         levels["/" + path.strip("/")] = array_spec.from_zarr(node)
+        if opened is not None:
+            opened[path] = node
     image: ImageV04 | ImageV05 = image_cls(attributes=attributes,
                                            members=group_spec.from_flat(levels).members)
     return image
@@ -1364,7 +1372,19 @@ def read_multiscale(group: str | Path | zarr.Group) -> MultiscaleMetadata:
     >>> meta.paths, meta.scales[1], meta.translations[1]
     (('0', '1'), (2.0, 2.0), (0.5, 0.5))
     """
-    model = _load_model(_open_group(group))
+    return _read_multiscale(group)[0]
+
+
+def _read_multiscale(
+    group: str | Path | zarr.Group,
+) -> tuple[MultiscaleMetadata, dict[str, zarr.Array[Any]]]:
+    """`read_multiscale`, and the level arrays it opened to validate them, by path.
+
+    `data_helpers.multiscale.MultiscaleImage` keeps these arrays rather than opening each
+    level a second time: over HTTP that would ask for every level's metadata twice.
+    """
+    arrays: dict[str, zarr.Array[Any]] = {}
+    model = _load_model(_open_group(group), arrays)
     multiscale = model.ome_attributes.multiscales[0]
     ndim = len(multiscale.axes)
     global_scale = _vector(multiscale.coordinateTransformations, "scale", ndim, 1.0)
@@ -1389,7 +1409,7 @@ def read_multiscale(group: str | Path | zarr.Group) -> MultiscaleMetadata:
         translations=tuple(translations),
         method=_text(multiscale.type),
         method_metadata=multiscale.metadata,
-    )
+    ), arrays
 
 
 def _text(value: object) -> str | None:

@@ -4,14 +4,15 @@ Every function that draws pixels takes any array-like: numpy, zarr or dask array
 read only what they draw (one plane of a volume, a strided view of a large image), so
 they work on arrays far bigger than memory; :func:`plot_shard` reads only a shard's
 index from its file. Single-panel functions take an optional ``ax=`` and return the
-:class:`~matplotlib.axes.Axes` they drew on; :func:`plot_levels` and
-:func:`plot_to_scale` return the :class:`~matplotlib.figure.Figure`. Nothing calls
-``plt.show()``: in a notebook the figure appears at the end of the cell, in a script
-call ``plt.show()`` or ``fig.savefig(...)`` yourself.
+:class:`~matplotlib.axes.Axes` they drew on; :func:`plot_levels`, :func:`plot_to_scale`
+and :func:`plot_requests_by_chunk_size` return the :class:`~matplotlib.figure.Figure`.
+Nothing calls ``plt.show()``: in a notebook the figure appears at the end of the cell,
+in a script call ``plt.show()`` or ``fig.savefig(...)`` yourself.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, cast
@@ -47,11 +48,13 @@ __all__ = [
     "plot_levels",
     "plot_pixel_footprints",
     "plot_profile",
+    "plot_requests_by_chunk_size",
     "plot_shard",
     "plot_shard_grid",
     "plot_slice",
     "plot_stream_timeline",
     "plot_tile_stack",
+    "plot_time_by_latency",
     "plot_to_scale",
 ]
 
@@ -3139,3 +3142,236 @@ def plot_layouts(
     if title is not None:
         fig.suptitle(title)
     return fig
+
+
+# ----------------------------------------------------------------------------
+# plot_requests_by_chunk_size, plot_time_by_latency: reading over a network
+# ----------------------------------------------------------------------------
+
+
+def _counts(name: str, value: object, n: int | None, what: str, *, each: str = "chunk side",
+            positive: bool = False) -> list[float]:
+    """A list of numbers >= 0, or > 0 (``n`` of them, if given), checked one by one."""
+    if not _is_list_like(value):
+        raise TypeError(f"{name}={value!r} must be a list of {what}")
+    items = list(cast(Sequence[object], value))
+    if n is not None and len(items) != n:
+        raise ValueError(f"{name}={value!r} must hold {n} values, one per {each}")
+    bound = "> 0" if positive else ">= 0"
+    return [as_float(f"{name}[{i}]", v, minimum=None if positive else 0, positive=positive,
+                     accepted=f"a finite number {bound} ({what})")
+            for i, v in enumerate(items)]
+
+
+def plot_requests_by_chunk_size(
+    chunk_sides: Sequence[int],
+    requests: Sequence[int],
+    bytes_read: Sequence[float],
+    *,
+    needed_bytes: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """What one read costs over a network, against the chunk size: requests and bytes.
+
+    Two panels share the horizontal axis, the side of a square chunk in pixels (on a
+    logarithmic scale, one tick per side given): on the left the number of HTTP
+    requests the read made, on the right the bytes the server sent, in MiB, both from
+    zero, every point labelled with its value.
+
+    Parameters
+    ----------
+    chunk_sides
+        The chunk sides measured, in pixels: integers >= 1, in increasing order.
+    requests
+        The number of requests at each chunk side (from a server's log).
+    bytes_read
+        The bytes sent at each chunk side.
+    needed_bytes
+        Optional: the bytes of the pixels the read asked for (uncompressed), drawn as a
+        dashed line in the bytes panel.
+    title
+        The figure's title (None for none).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; its two axes are ``fig.axes`` (requests, then bytes), one line of
+        points in each.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not a list of numbers, or a chunk side is not an integer.
+    ValueError
+        If the lists are empty or of different lengths, the chunk sides are not
+        increasing integers >= 1, or a count is not a finite number > 0.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plot_requests_by_chunk_size([64, 256, 1024], [81, 9, 4],
+    ...                                   [400_000, 380_000, 2_600_000],
+    ...                                   needed_bytes=512 * 512)
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['requests', 'bytes sent (MiB)']
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['81', '9', '4']
+    >>> plt.close(fig)
+    """
+    if not _is_list_like(chunk_sides):
+        raise TypeError(f"chunk_sides={chunk_sides!r} must be a list of chunk sides (pixels)")
+    sides = [as_int(f"chunk_sides[{i}]", s, minimum=1,
+                    accepted="an integer >= 1 (the side of a chunk, in pixels)")
+             for i, s in enumerate(cast(Sequence[object], chunk_sides))]
+    if not sides:
+        raise ValueError("chunk_sides must hold at least one chunk side")
+    if any(b <= a for a, b in itertools.pairwise(sides)):
+        raise ValueError(f"chunk_sides={chunk_sides!r} must be increasing")
+    # > 0: a read makes a request and is sent something.
+    counts = _counts("requests", requests, len(sides), "requests", positive=True)
+    sent = _counts("bytes_read", bytes_read, len(sides), "bytes", positive=True)
+    needed = None if needed_bytes is None else as_float(
+        "needed_bytes", needed_bytes, positive=True, accepted="None or a number of bytes > 0")
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained",
+                                      sharex=True)
+    mib = [n / 2**20 for n in sent]
+    for ax, values, color, fmt in ((left, counts, "tab:blue", "{:.0f}"),
+                                   (right, mib, "tab:orange", "{:.2f}")):
+        ax.plot(sides, values, marker="o", color=color)
+        for x, y in zip(sides, values, strict=True):
+            ax.annotate(fmt.format(y), (x, y), textcoords="offset points", xytext=(0, 7),
+                        ha="center", fontsize=9)
+        ax.set_xscale("log", base=2)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_xlabel("chunk side (pixels)")
+    # Linear scales from zero, so that the heights compare as the costs do.
+    left.set_ylim(0, max(counts) * 1.2)
+    right.set_ylim(0, max(mib + ([] if needed is None else [needed / 2**20])) * 1.2)
+    left.set_xticks(sides, [str(s) for s in sides])
+    left.minorticks_off()
+    right.minorticks_off()
+    left.set_ylabel("requests")
+    right.set_ylabel("bytes sent (MiB)")
+    left.set_title("requests", fontsize=10)
+    right.set_title("bytes sent", fontsize=10)
+    if needed is not None:
+        right.axhline(needed / 2**20, color="0.4", linestyle="--", linewidth=1,
+                      label="the pixels asked for")
+        right.legend(fontsize=8, loc="upper left")
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_time_by_latency(
+    latencies_s: Sequence[float],
+    times_s: Mapping[str, Sequence[float]],
+    *,
+    rounds: Mapping[str, int] | None = None,
+    ax: Axes | None = None,
+    title: str | None = "Time of each read against the latency",
+) -> Axes:
+    """The time of reads against the network's latency, in milliseconds.
+
+    One line of points per read: its measured time at each latency. With ``rounds``,
+    each read also gets a dashed line, ``rounds x latency``: the time it must take at
+    least if it waits for that many round trips one after another (its number of rounds
+    is written in the legend, after its name).
+
+    Parameters
+    ----------
+    latencies_s
+        The latencies measured, in seconds (>= 0), e.g. a server's fixed delay per
+        request.
+    times_s
+        ``{read: [seconds at each latency]}``: the measured times, one list per read,
+        as long as ``latencies_s``. Lines are drawn (and listed in the legend) in this
+        order.
+    rounds
+        Optional ``{read: round trips}`` (integers >= 0) for some or all of the reads.
+    ax
+        Axes to draw on. Default: a new figure.
+    title
+        Title (None for none).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes: one line per read (``ax.lines``), then, with ``rounds``, one dashed
+        line per entry of it and an empty line that names them in the legend.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (a string as a time, a float as a number of
+        rounds...).
+    ValueError
+        If there is no latency or no read, a list has the wrong length, a time or a
+        latency is negative, NaN or infinite, or ``rounds`` names a read that is not in
+        ``times_s``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_time_by_latency([0, 0.02, 0.05],
+    ...                           {"one round": [0.01, 0.03, 0.06],
+    ...                            "five rounds": [0.02, 0.12, 0.27]},
+    ...                           rounds={"one round": 1, "five rounds": 5})
+    >>> [line.get_label() for line in ax.lines][:2]
+    ['one round (1 round)', 'five rounds (5 rounds)']
+    >>> len(ax.lines)
+    5
+    >>> plt.close(ax.figure)
+    """
+    latencies = _counts("latencies_s", latencies_s, None, "seconds")
+    if not latencies:
+        raise ValueError("latencies_s must hold at least one latency")
+    if not isinstance(times_s, Mapping):
+        raise TypeError(f"times_s={times_s!r} must be a mapping {{read: [seconds, ...]}}")
+    if not times_s:
+        raise ValueError("times_s must hold at least one read")
+    times = {str(name): _counts(f"times_s[{name!r}]", values, len(latencies), "seconds",
+                                each="latency")
+             for name, values in times_s.items()}
+    expected: dict[str, int] = {}
+    if rounds is not None:
+        if not isinstance(rounds, Mapping):
+            raise TypeError(f"rounds={rounds!r} must be None or a mapping {{read: rounds}}")
+        for name, value in rounds.items():
+            if str(name) not in times:
+                raise ValueError(f"rounds names {name!r}, which is not a read of times_s "
+                                 f"({sorted(times)})")
+            expected[str(name)] = as_int(f"rounds[{name!r}]", value, minimum=0,
+                                         accepted="an integer >= 0 (round trips)")
+
+    ax = _new_axes(ax, figsize=(7, 4.2))
+    ms = [1000 * s for s in latencies]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    color_of = {name: colors[i % len(colors)] for i, name in enumerate(times)}
+    for name, values in times.items():
+        n = expected.get(name)
+        label = name if n is None else f"{name} ({n} round{'' if n == 1 else 's'})"
+        ax.plot(ms, [1000 * t for t in values], marker="o", color=color_of[name],
+                label=label)
+    span = np.linspace(0, max(ms), 50)
+    for name, n in expected.items():
+        # Named in the legend once, by the grey entry below, not once per read.
+        ax.plot(span, n * span, linestyle="--", linewidth=1, color=color_of[name],
+                label=f"_{name}: {n} x latency")
+    if expected:
+        ax.plot([], [], linestyle="--", linewidth=1, color="0.4",
+                label="rounds x latency, the least")
+    ax.set_xlabel("latency per request (ms)")
+    ax.set_ylabel("time of the read (ms)")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    if title is not None:
+        ax.set_title(title)
+    return ax

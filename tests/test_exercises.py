@@ -534,3 +534,74 @@ def test_v3_messages_give_no_answer_away(capsys):
             assert result.verdict in ("wrong", "not yet"), (check.__name__, args)
             for answer in answers:
                 assert answer not in printed, (check.__name__, args, answer, printed)
+
+
+# -- network ------------------------------------------------------------------------------------
+
+def _net_answers():
+    """The right answers of the network exercises, measured as the solutions measure them."""
+    plain = exercises._net_log("corner.ome.zarr", exercises._NET_REGION)
+    sharded = exercises._net_log("sharded.ome.zarr", exercises._NET_REGION)
+    first, second = exercises._net_log("sharded.ome.zarr", exercises._NET_ONE_CHUNK)[:2]
+    return len(plain), len(sharded), len({r.path for r in sharded}), first, second
+
+
+def test_net_requests():
+    plain, sharded, shards, _, _ = _net_answers()
+    assert plain == 16 and sharded == 16 + shards  # 4 x 4 chunks, 2 shards
+    verdict(exercises.check_net_requests(16, plain, sharded), "right")
+    verdict(exercises.check_net_requests(9, plain + 8, plain), "wrong", "chunk boundary",
+            "clear the server's log", "index")
+    verdict(exercises.check_net_requests(15, plain - 1, shards), "wrong",
+            "not the number of chunks", "fewer than the read made", "one per shard")
+    verdict(exercises.check_net_requests(16, ..., sharded + 8), "wrong", "clear the log")
+
+
+def test_net_latency():
+    least = 7 * 0.03  # 64 chunks in rounds of 10 (zarr-python's default concurrency)
+    verdict(exercises.check_net_latency(7, 1, least + 0.05), "right")
+    verdict(exercises.check_net_latency(6, 0, 1000 * (least + 0.05)), "wrong",
+            "rounded down", "at least one round", "milliseconds")
+    verdict(exercises.check_net_latency(64, 2, least / 2), "wrong", "one request after",
+            "with 64 requests", "shorter than the rounds allow")
+    verdict(exercises.check_net_latency(3, 1, 60.0), "wrong", "default async.concurrency",
+            "far too long")
+
+
+def test_net_latency_follows_zarrs_concurrency():
+    with zarr.config.set({"async.concurrency": 64}):
+        verdict(exercises.check_net_latency(1, 1, 0.05), "right")
+
+
+def test_net_shard():
+    *_, first, second = _net_answers()
+    index = int(first.range.removeprefix("bytes=-"))
+    assert index == 16 * 16 + 4 == first.bytes_sent
+    verdict(exercises.check_net_shard(first.range, index, second.bytes_sent), "right")
+    verdict(exercises.check_net_shard(f"Range: {first.range}", index, second.bytes_sent),
+            "right")
+    verdict(exercises.check_net_shard(second.range, 256, 128 * 128), "wrong",
+            "the chunk's range", "checksum", "in memory")
+    verdict(exercises.check_net_shard(first.range.removeprefix("bytes="), 16, 1), "wrong",
+            "its unit, bytes=", "one chunk's entry", "bytes_sent")
+    verdict(exercises.check_net_shard(b"bytes", 1, ...), "wrong", "wrong type", "first range")
+
+
+def test_net_messages_give_no_answer_away(capsys):
+    plain, sharded, _, first, second = _net_answers()
+    index = int(first.range.removeprefix("bytes=-"))
+    calls = [
+        (exercises.check_net_requests, [(9, 24, 16), (15, 1, 2), (..., 40, 26)],
+         [f" {plain}", f"{sharded}", f"{plain} "]),
+        (exercises.check_net_latency, [(6, 0, 0.01), (64, 2, 500.0), (3, ..., 99.0)],
+         ["7 ", " 7", "0.21"]),
+        (exercises.check_net_shard, [(second.range, 256, 16384), ("-1", 16, 3)],
+         [first.range, str(index), str(second.bytes_sent)]),
+    ]
+    for check, arguments, answers in calls:
+        for args in arguments:
+            result = check(*args)
+            printed = capsys.readouterr().out
+            assert result.verdict in ("wrong", "not yet"), (check.__name__, args)
+            for answer in answers:
+                assert answer not in printed, (check.__name__, args, answer, printed)

@@ -700,6 +700,20 @@ def test_without_consolidated_metadata_each_level_is_asked_for(server: ServedDir
     assert {"/v3.zarr/zarr.json", "/v3.zarr/0/zarr.json", "/v3.zarr/2/zarr.json"} <= found
 
 
+@pytest.mark.parametrize("name", HTTP_STORES)
+def test_opening_asks_for_each_metadata_document_once(server: ServedDirectory,
+                                                      name: str) -> None:
+    """Reading the metadata and opening the levels share the levels' metadata: no
+    document is fetched twice (with a network's latency, that would double the cost)."""
+    image = MultiscaleImage.open(f"{server.url}/{name}")
+    paths = [r.path for r in server.requests]
+    assert len(paths) == len(set(paths)), sorted(paths)
+    assert image.levels == 3
+    if "consolidated" not in name:  # every level's own document, once
+        document = ".zarray" if name.startswith("v2") else "zarr.json"
+        assert {f"/{name}/{i}/{document}" for i in range(3)} <= set(paths)
+
+
 def test_a_partial_read_of_a_shard_makes_range_requests(
     server: ServedDirectory, http_folder: Path
 ) -> None:

@@ -17,10 +17,12 @@ from data_helpers.plotting import (
     plot_chunk_grid,
     plot_codec_bytes,
     plot_levels,
+    plot_requests_by_chunk_size,
     plot_shard,
     plot_slice,
     plot_stream_timeline,
     plot_tile_stack,
+    plot_time_by_latency,
     plot_to_scale,
 )
 
@@ -1809,4 +1811,110 @@ def test_layouts_take_a_list_of_keys_and_a_title():
 def test_layouts_reject_bad_input_before_making_a_figure(results, metrics, kwargs, error, match):
     with pytest.raises(error, match=match):
         plot_layouts(results, metrics, **kwargs)
+    assert plt.get_fignums() == []
+
+
+# ------------------------------------------------ plot_requests_by_chunk_size, plot_time_by_latency
+
+SIDES, REQUESTS, SENT = [64, 128, 256], [81, 25, 9], [400_000, 390_000, 380_000]
+
+
+def test_requests_by_chunk_size_draws_both_panels():
+    fig = plot_requests_by_chunk_size(SIDES, REQUESTS, SENT, needed_bytes=512 * 512,
+                                      title="a region")
+    assert isinstance(fig, Figure)
+    left, right = fig.axes
+    assert left.get_xscale() == right.get_xscale() == "log"
+    assert left.get_yscale() == right.get_yscale() == "linear"
+    assert left.get_ylim()[0] == right.get_ylim()[0] == 0
+    np.testing.assert_array_equal(left.lines[0].get_xdata(), SIDES)
+    np.testing.assert_array_equal(left.lines[0].get_ydata(), REQUESTS)
+    np.testing.assert_allclose(right.lines[0].get_ydata(), np.array(SENT) / 2**20)
+    assert [t.get_text() for t in left.texts] == ["81", "25", "9"]
+    assert [t.get_text() for t in right.texts] == ["0.38", "0.37", "0.36"]
+    # The dashed line of the pixels asked for, at 0.25 MiB.
+    assert right.lines[1].get_ydata()[0] == pytest.approx(0.25)
+    assert [t.get_text() for t in left.get_xticklabels()] == ["64", "128", "256"]
+    assert fig._suptitle.get_text() == "a region"
+
+
+def test_requests_by_chunk_size_without_the_needed_bytes():
+    fig = plot_requests_by_chunk_size([256], [1], [1000])
+    assert len(fig.axes[1].lines) == 1
+    assert fig.axes[1].get_legend() is None
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (([], [], []), {}, ValueError, r"chunk_sides must hold at least one"),
+        ((64, [1], [1]), {}, TypeError, r"chunk_sides=64 must be a list"),
+        (([64.0], [1], [1]), {}, TypeError, r"chunk_sides\[0\]=64\.0 must be an integer"),
+        (([0], [1], [1]), {}, ValueError, r"chunk_sides\[0\]=0 must be an integer >= 1"),
+        (([128, 64], [1, 1], [1, 1]), {}, ValueError, r"must be increasing"),
+        (([64, 128], [1], [1, 1]), {}, ValueError, r"requests=\[1\] must hold 2 values"),
+        (([64], "1", [1]), {}, TypeError, r"requests='1' must be a list of requests"),
+        (([64], [0], [1]), {}, ValueError, r"requests\[0\]=0 must be a finite number > 0"),
+        (([64], [1], [float("nan")]), {}, ValueError, r"bytes_read\[0\]=nan must be"),
+        (([64], [1], ["1"]), {}, TypeError, r"bytes_read\[0\]='1' must be"),
+        (([64], [1], [1]), {"needed_bytes": 0}, ValueError, r"needed_bytes=0 must be"),
+    ],
+)
+def test_requests_by_chunk_size_rejects_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_requests_by_chunk_size(*args, **kwargs)
+    assert plt.get_fignums() == []
+
+
+def test_time_by_latency_draws_measured_and_expected_lines():
+    latencies = [0, 0.01, 0.05]
+    times = {"region": [0.002, 0.012, 0.052], "open": [0.01, 0.06, 0.26]}
+    ax = plot_time_by_latency(latencies, times, rounds={"open": 5})
+    assert isinstance(ax, Axes)
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["region", "open (5 rounds)", "_open: 5 x latency",
+                      "rounds x latency, the least"]
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [0, 10, 50])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [10, 60, 260])
+    expected = ax.lines[2]
+    np.testing.assert_allclose(expected.get_ydata(), 5 * expected.get_xdata())
+    assert expected.get_color() == ax.lines[1].get_color()
+    assert expected.get_linestyle() == "--"
+    # The legend names the measured lines, and the dashed ones once.
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["region", "open (5 rounds)", "rounds x latency, the least"]
+    assert ax.get_xlabel() == "latency per request (ms)"
+
+
+def test_time_by_latency_one_round_is_singular():
+    ax = plot_time_by_latency([0.01], {"read": [0.02]}, rounds={"read": 1})
+    assert ax.lines[0].get_label() == "read (1 round)"
+
+
+def test_time_by_latency_on_given_axes():
+    _, ax = plt.subplots()
+    assert plot_time_by_latency([0.02], {"a": [0.03]}, ax=ax, title=None) is ax
+    assert ax.get_title() == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (([], {"a": []}), {}, ValueError, r"latencies_s must hold at least one latency"),
+        ((0.02, {"a": [1]}), {}, TypeError, r"latencies_s=0\.02 must be a list of seconds"),
+        (([-0.01], {"a": [1]}), {}, ValueError, r"latencies_s\[0\]=-0\.01 must be"),
+        (([0.01], [[1]]), {}, TypeError, r"times_s=\[\[1\]\] must be a mapping"),
+        (([0.01], {}), {}, ValueError, r"times_s must hold at least one read"),
+        (([0.01, 0.02], {"a": [1]}), {}, ValueError, r"times_s\['a'\]=\[1\] must hold 2"),
+        (([0.01], {"a": [float("inf")]}), {}, ValueError, r"times_s\['a'\]\[0\]=inf"),
+        (([0.01], {"a": [1]}), {"rounds": 5}, TypeError, r"rounds=5 must be None or a mapping"),
+        (([0.01], {"a": [1]}), {"rounds": {"b": 1}}, ValueError, r"rounds names 'b'"),
+        (([0.01], {"a": [1]}), {"rounds": {"a": 1.5}}, TypeError, r"rounds\['a'\]=1\.5"),
+        (([0.01], {"a": [1]}), {"rounds": {"a": -1}}, ValueError, r"rounds\['a'\]=-1 must"),
+        (([0.01], {"a": [1]}), {"ax": "axes"}, TypeError, r"ax must be a matplotlib Axes"),
+    ],
+)
+def test_time_by_latency_rejects_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_time_by_latency(*args, **kwargs)
     assert plt.get_fignums() == []
