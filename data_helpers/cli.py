@@ -311,8 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
         "one per axis, or axis=factor pairs such as y=2,x=2 (default: 2)",
     )
     pyramid.add_argument("--method", choices=list(METHODS), default=S,
-                         help="how a window becomes one pixel (default: mean; mode or "
-                         "nearest for labels)")
+                         help="how a window becomes one pixel; mode or nearest for "
+                         "labels (default: mean)")
     pyramid.add_argument("--max-levels", type=int, default=S, metavar="N",
                          help="the number of levels, level 0 included (default: until "
                          "every downsampled axis fits in one chunk)")
@@ -506,7 +506,7 @@ def _warnings_as_lines() -> Iterator[None]:
 def _table(title: str, *, show_header: bool = True) -> Table:
     """A table as every subcommand prints them: titled, without vertical rules."""
     return Table(title=title, title_justify="left", show_header=show_header,
-                 box=box.SIMPLE_HEAD if show_header else box.SIMPLE)
+                 box=box.SIMPLE_HEAD if show_header else box.SIMPLE, collapse_padding=True)
 
 
 def _shape(shape: Sequence[int] | None) -> str:
@@ -523,29 +523,36 @@ def _verdict_text(valid: bool, text: str) -> Text:
 
 
 def _levels_table(image: MultiscaleImage, title: str = "levels") -> Table:
-    """One row per level: shape, chunks, shards, dtype, scale, bytes and bytes stored.
+    """One row per level: shape, chunks, shards, scale, bytes and bytes stored.
 
-    The level's path is shown beside its number when they differ (``1 (s1)``); the
-    shards column only for an image with shards.
+    The title says the data type (every level of a valid image has the image's); a
+    column shows it only when levels differ. The level's path is shown beside its
+    number when they differ (``1 (s1)``); the shards column only for an image with
+    shards. On a narrow console the scales wrap, at their commas.
     """
     from data_helpers.inspect import directory_size, format_bytes
 
     arrays = [image.level(i) for i in range(image.levels)]
     sharded = any(array.shards is not None for array in arrays)
-    table = _table(title)
-    for column in ("level", "shape", "chunks", *(("shards",) if sharded else ()), "dtype",
-                   "scale"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("bytes", justify="right", no_wrap=True)
-    table.add_column("stored", justify="right", no_wrap=True)
+    dtypes = {str(array.dtype) for array in arrays}
+    table = _table(f"{title}: {', '.join(sorted(dtypes))}")
+    columns = ["level", "shape", "chunks", *(["shards"] if sharded else []),
+               *(["dtype"] if len(dtypes) > 1 else []), "scale", "bytes", "stored"]
+    for column in columns:  # on a narrow console the scales wrap, at their commas
+        table.add_column(column, overflow="fold", no_wrap=column != "scale",
+                         justify="right" if column in ("bytes", "stored") else "left")
     for i, (path, array) in enumerate(zip(image.metadata.paths, arrays, strict=True)):
         # Over HTTP the stored size is not known: HTTP lists no directories.
         stored = "-" if image.path is None else format_bytes(
             directory_size(image.path / path)[1])
-        shards = (_shape(array.shards),) if sharded else ()
-        table.add_row(str(i) if path == str(i) else f"{i} ({path})", _shape(array.shape),
-                      _shape(array.chunks), *shards, str(array.dtype),
-                      _numbers(image.scale(i)), format_bytes(array.nbytes), stored)
+        cells = {
+            "level": str(i) if path == str(i) else f"{i} ({path})",
+            "shape": _shape(array.shape), "chunks": _shape(array.chunks),
+            "shards": _shape(array.shards), "dtype": str(array.dtype),
+            "scale": _numbers(image.scale(i)), "bytes": format_bytes(array.nbytes),
+            "stored": stored,
+        }
+        table.add_row(*(cells[column] for column in columns))
     return table
 
 
@@ -606,8 +613,9 @@ def _labels_table(image: MultiscaleImage) -> Table | None:
         except (KeyError, ValueError) as error:
             table.add_row(name, "-", "-", "-", _verdict_text(False, _one_line(error)))
             continue
+        valid, text = _verdict(_group_of(label))
         table.add_row(name, str(label.levels), _shape(label.shapes[0]), str(label.dtype),
-                      _verdict_text(*_verdict(_group_of(label))))
+                      _verdict_text(True, "valid") if valid else _verdict_text(False, text))
     return table
 
 
@@ -666,11 +674,11 @@ def _validate(args: argparse.Namespace, out: Console) -> int:
 
 
 def _pyramid(args: argparse.Namespace, out: Console) -> int:
-    import zarr
-
     options = _given(args, _PYRAMID_OPTIONS)
     options["progress"] = _progress(args)
     source = _local(args.source)
+    import zarr
+
     if source.is_file():
         image = _pyramid_from_tiff(source, args, options)
     else:
@@ -717,8 +725,6 @@ def _pyramid_from_tiff(source: Path, args: argparse.Namespace,
                        options: dict[str, Any]) -> MultiscaleImage:
     import tifffile
 
-    from data_helpers.convert import tiff_to_ome_zarr
-
     try:
         with tifffile.TiffFile(source):
             pass
@@ -726,6 +732,8 @@ def _pyramid_from_tiff(source: Path, args: argparse.Namespace,
         raise _invalid(
             f"source={args.source!r} is a file but not a TIFF: {_one_line(error)}"
         ) from error
+    from data_helpers.convert import tiff_to_ome_zarr
+
     return tiff_to_ome_zarr(source, args.dest, **_given(args, ("axes", "scale")), **options)
 
 
