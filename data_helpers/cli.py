@@ -74,10 +74,10 @@ __all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 #: Exit status of a command that did what it was asked.
 EXIT_OK = 0
-#: Exit status when the data is not valid: `validate` found an invalid store, or a source
-#: is not an image the command can read.
+#: Exit status when the data is not valid (a store `validate` finds invalid, or a source
+#: that is not an image the command can read).
 EXIT_INVALID = 1
-#: Exit status for bad arguments: a bad option or setting, a wrong or refused path.
+#: Exit status for bad arguments (a bad option or setting, a wrong or refused path).
 EXIT_USAGE = 2
 # Exit status after Ctrl-C, as shells report a process ended by SIGINT.
 _EXIT_INTERRUPTED = 130
@@ -453,7 +453,11 @@ def _verdict(group: zarr.Group, *, strict: bool = True) -> tuple[bool, str]:
     except ValueError as error:
         return False, _one_line(error)
     problems = []
-    for name in ome.read_labels(group):
+    try:
+        names = ome.read_labels(group)
+    except ValueError as error:  # a labels group that is not as OME-Zarr describes it
+        return False, f"labels: {_one_line(error)}"
+    for name in names:
         member = group.get(f"labels/{name}")
         try:
             if not isinstance(member, type(group)):
@@ -601,12 +605,19 @@ def _channels_table(image: MultiscaleImage) -> Table | None:
 
 
 def _labels_table(image: MultiscaleImage) -> Table | None:
-    names = image.labels
-    if not names:
+    try:
+        names = image.labels
+    except ValueError as error:  # a labels group that is not as OME-Zarr describes it
+        names, problem = (), _one_line(error)
+    else:
+        problem = None
+    if not names and problem is None:
         return None
     table = _table("labels")
     for column in ("name", "levels", "shape", "dtype", "valid"):
         table.add_column(column)
+    if problem is not None:
+        table.add_row("-", "-", "-", "-", _verdict_text(False, problem))
     for name in names:
         try:
             label = image.label(name)

@@ -231,6 +231,15 @@ def test_validate_a_missing_path_is_a_bad_argument(stores: Path) -> None:
     assert result.stdout == "missing.zarr: error: path='missing.zarr' does not exist\n"
 
 
+def test_validate_a_url_without_a_server_is_a_bad_argument(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In this process: port 1 of this computer refuses the connection at once."""
+    assert cli.main(["validate", "http://127.0.0.1:1/image.zarr"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("http://127.0.0.1:1/image.zarr: error: ") and "cannot be read" in out
+
+
 # -- writing: stream, pyramid, convert ------------------------------------------------------------
 
 
