@@ -605,12 +605,11 @@ def _channels_table(image: MultiscaleImage) -> Table | None:
 
 
 def _labels_table(image: MultiscaleImage) -> Table | None:
+    problem: str | None = None
     try:
         names = image.labels
     except ValueError as error:  # a labels group that is not as OME-Zarr describes it
         names, problem = (), _one_line(error)
-    else:
-        problem = None
     if not names and problem is None:
         return None
     table = _table("labels")

@@ -240,6 +240,22 @@ def test_validate_a_url_without_a_server_is_a_bad_argument(
     assert out.startswith("http://127.0.0.1:1/image.zarr: error: ") and "cannot be read" in out
 
 
+def test_a_labels_member_that_is_not_a_group_makes_the_image_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In this process: info shows the image and says why it is invalid; validate too."""
+    build_pyramid(np.zeros((32, 32), np.uint8), tmp_path / "odd.zarr", axes="yx",
+                  chunks=(16, 16))
+    zarr.create_array(tmp_path / "odd.zarr" / "labels", shape=(4,), dtype="uint8",
+                      zarr_format=2)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["info", "odd.zarr"]) == 1
+    out = capsys.readouterr().out
+    assert "32x32" in out and "invalid: labels: the image's 'labels' member is an array" in out
+    assert cli.main(["validate", "odd.zarr"]) == 1
+    assert capsys.readouterr().out.startswith("odd.zarr: invalid: labels: ")
+
+
 # -- writing: stream, pyramid, convert ------------------------------------------------------------
 
 
