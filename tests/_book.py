@@ -46,6 +46,13 @@ def notebook_files() -> list[Path]:
     return [path for path in toc_files() if "\nkernelspec:" in front_matter(path)]
 
 
+#: Notebook pages of the back matter that show a tool at work instead of teaching a lesson
+#: (book/cli.md, the command line). They have what every chapter has — learning objectives,
+#: prerequisites, a time to learn, figures, key points, what's next — except exercises: so
+#: no exercise minutes in their time to learn, no check cells and no solutions.
+APPENDICES = frozenset({"cli"})
+
+
 def git_status() -> str | None:
     """``git status`` of the repository, ignored files included; None outside a git checkout.
 

@@ -13,10 +13,12 @@ import jupytext
 import nbformat
 import pytest
 
-from ._book import ROOT, notebook_files
+from ._book import APPENDICES, ROOT, notebook_files
 
 CHAPTERS = notebook_files()
-EXERCISE_CHAPTERS = CHAPTERS[1:]  # the Welcome page teaches no exercise
+TAUGHT = CHAPTERS[1:]  # the Welcome page teaches nothing yet: no key points, one figure
+# Appendices (_book.APPENDICES) have key points and figures, but no exercises.
+EXERCISE_CHAPTERS = [path for path in TAUGHT if path.stem not in APPENDICES]
 
 
 @pytest.fixture(params=CHAPTERS, ids=lambda p: p.stem)
@@ -55,21 +57,21 @@ def test_chapter_runs_and_opens_with_objectives(executed):
 
 def test_chapter_has_key_points_and_figures(executed):
     path, notebook = executed
-    if path in EXERCISE_CHAPTERS:
+    if path in TAUGHT:
         assert re.search(r"^#+ .*key points", markdown(notebook), re.I | re.M), path.name
     figures = sum(
         "image/png" in output.get("data", {})
         for cell in notebook.cells if cell.cell_type == "code"
         for output in cell.get("outputs", [])
     )
-    minimum = 2 if path in EXERCISE_CHAPTERS else 1
+    minimum = 2 if path in TAUGHT else 1
     assert figures >= minimum, f"{path.name} draws {figures} figures, expected >= {minimum}"
 
 
 def test_chapter_has_self_checking_exercises(executed):
     path, notebook = executed
     if path not in EXERCISE_CHAPTERS:
-        pytest.skip("the Welcome page has no exercises")
+        pytest.skip("the Welcome page and the appendices have no exercises")
     exercises, solutions, checked = 0, 0, 0
     in_solution, solution_has_assert = False, False
     directive = re.compile(r"\{(exercise-start|solution-start|solution-end)\}")
@@ -108,7 +110,7 @@ def test_every_exercise_has_a_check_cell_before_its_solution(executed):
     keep these cells)."""
     path, notebook = executed
     if path not in EXERCISE_CHAPTERS:
-        pytest.skip("the Welcome page has no exercises")
+        pytest.skip("the Welcome page and the appendices have no exercises")
     directive = re.compile(r"\{(exercise-end|solution-start)\}[ \t]*(\S*)")
     waiting, checked, missing = False, 0, []
     for cell in notebook.cells:

@@ -14,7 +14,7 @@ import pytest
 
 import data_helpers
 
-from ._book import ROOT, notebook_files
+from ._book import APPENDICES, ROOT, notebook_files
 
 CHAPTERS = notebook_files()[1:]  # the Welcome page is not a chapter
 MIN_GLOSSARY_TERMS = 30
@@ -42,6 +42,12 @@ def test_chapter_opens_with_prerequisites_and_time_to_learn(path):
             for row in table.group(1).splitlines()}
     for row in ("Chapters", "Python", "Packages"):
         assert rows.get(row), f"{path.name}: the prerequisites table has no '{row}' row"
+    if path.stem in APPENDICES:  # no exercises: the time to learn is reading only
+        assert re.search(r"\*\*Time to learn:\*\*\s+about\s+\d+\s+minutes", objectives), (
+            f"{path.name}: no 'Time to learn' line after the learning objectives"
+        )
+        assert "{exercise-start}" not in path.read_text(), f"{path.name} is an appendix"
+        return
     time = re.search(
         r"\*\*Time to learn:\*\*\s+about\s+(\d+)\s+minutes:\s+(\d+)\s+of\s+reading.*?,\s+"
         r"(\d+)\s+for\s+the\s+(\d+)\s+exercises",
@@ -60,13 +66,14 @@ def test_chapter_opens_with_prerequisites_and_time_to_learn(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_ends_with_whats_next(path):
     text = path.read_text()
-    assert "\n## Exercises" in text, f"{path.name} has no Exercises section"
+    if path.stem not in APPENDICES:
+        assert "\n## Exercises" in text, f"{path.name} has no Exercises section"
     after = section(main_text(path), "What's next")
     assert after is not None, f"{path.name} has no '## What's next' before its Exercises"
     assert len(after.split()) >= 10, f"{path.name}: its What's next section says nothing"
     headings = re.findall(r"^## (.*)$", main_text(path), re.M)
     assert headings[-1] == "What's next", (
-        f"{path.name}: What's next must be the last section before the Exercises"
+        f"{path.name}: What's next must be the last section (before the Exercises)"
     )
 
 

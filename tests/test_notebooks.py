@@ -33,10 +33,11 @@ from _ext.editions import export_notebooks
 from _ext.glued import paste_glued, saved_glue
 from _ext.student import student_notebook
 
-from ._book import ROOT, git_status, notebook_files
+from ._book import APPENDICES, ROOT, git_status, notebook_files
 
 CHAPTERS = notebook_files()
-EXERCISE_CHAPTERS = CHAPTERS[1:]  # the Welcome page has no exercises
+# The Welcome page and the appendices (_book.APPENDICES) have no exercises.
+EXERCISE_CHAPTERS = [path for path in CHAPTERS[1:] if path.stem not in APPENDICES]
 
 
 def built(build):
