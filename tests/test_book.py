@@ -5,6 +5,9 @@ The build runs once per session (the `book_build` fixture in conftest.py); test_
 checks the notebooks it executed, so each chapter runs once.
 """
 
+import hashlib
+import re
+
 import jupytext
 import pytest
 import yaml
@@ -67,3 +70,17 @@ def test_code_lines_fit_the_page(path):
         f"{path.name}: {len(long)} code lines longer than {CODE_LINE_CHARACTERS} characters:\n"
         + "\n".join(long)
     )
+
+
+def test_vendored_zarrita_is_the_build_its_readme_names():
+    """book/_vendor/zarrita/zarrita.mjs is a built file: its README gives the recipe and the
+    digest, and the licences of what it bundles are beside it."""
+    folder = ROOT / "book" / "_vendor" / "zarrita"
+    readme = (folder / "README.md").read_text()
+    named = re.search(r"SHA-256 is\s+`([0-9a-f]{64})`", readme)
+    assert named, "the README names no SHA-256 of the bundle"
+    bundle = (folder / "zarrita.mjs").read_bytes()
+    assert hashlib.sha256(bundle).hexdigest() == named.group(1)
+    licences = (folder / "LICENSES.txt").read_text()
+    for package in ("zarrita", "@zarrita/storage", "numcodecs", "c-blosc", "Zstandard", "LZ4"):
+        assert f"==== {package}" in licences, f"no licence of {package} beside the bundle"
