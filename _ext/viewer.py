@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 import posixpath
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -94,8 +94,10 @@ class ViewerDirective(SphinxDirective):
     """
 
     has_content = False
-    option_spec = {"source": lambda text: directives.choice(text, tuple(SOURCES)),
-                   "caption": directives.unchanged}
+    option_spec: ClassVar[dict[str, Any]] = {
+        "source": lambda text: directives.choice(text, tuple(SOURCES)),
+        "caption": directives.unchanged,
+    }
 
     def run(self) -> list[nodes.Node]:
         source = self.options.get("source", "slide")
