@@ -5,7 +5,8 @@ A page asks for the viewer with the directive
     ```{viewer}
     ```
 
-and gets a canvas that reads an OME-Zarr pyramid of the sample slide chunk by chunk, as
+(or ``:source: stream``, a replay of a recorded stream) and gets a canvas that reads an
+OME-Zarr pyramid of the sample slide chunk by chunk, as
 the reader pans and zooms, with a panel counting chunks and bytes (the JavaScript is
 ``_ext/viewer_static/viewer/viewer.js``, copied to ``_static/viewer/`` of the site; it
 needs no library and downloads nothing). Without JavaScript the page shows a still
@@ -55,8 +56,18 @@ SLIDE = {
 #: The level drawn as the still picture (shown when JavaScript is off).
 STILL_LEVEL = 3
 
-#: What the directive can show.
-SOURCES = {"slide": SLIDE}
+#: The stream the replay shows: `~data_helpers.writer.record_stream`'s record of a small
+#: camera (96 x 54 pixels, uint8) streamed to Zarr, four frames per chunk.
+STREAM = {
+    "name": "stream.json",
+    "camera_shape": (96, 54),  # (width, height), as SimulatedCamera takes it
+    "frames_per_chunk": 4,
+    "frames": 18,
+}
+
+#: What the directive can show: the slide's pyramid (the viewer) or the stream's record
+#: (the replay), each with a still picture for when JavaScript is off.
+SOURCES = {"slide": SLIDE, "stream": STREAM}
 
 
 def write_slide(dest: Path) -> Path:
@@ -80,6 +91,60 @@ def write_slide(dest: Path) -> Path:
     )
     plt.imsave(dest / "slide.png", image.level(STILL_LEVEL)[:], cmap="gray", vmin=0,
                vmax=255)
+    return path
+
+
+def stream_storage(path: Path) -> Any:
+    """The `~data_helpers.writer.StorageProperties` of the replayed stream, at `path`."""
+    from data_helpers.writer import ChunkingProperties, StorageProperties
+
+    width, height = STREAM["camera_shape"]
+    chunking = ChunkingProperties(max_bytes_per_chunk=STREAM["frames_per_chunk"] * width * height,
+                                  min_bytes_per_chunk=1)
+    return StorageProperties(path, chunking=chunking)
+
+
+def record(path: Path) -> list[Any]:
+    """Stream the replay's camera into a store at `path` with `record_stream`: its record."""
+    from data_helpers.camera import SimulatedCamera
+    from data_helpers.writer import record_stream
+
+    camera = SimulatedCamera(shape=STREAM["camera_shape"])
+    return record_stream(camera, stream_storage(path), STREAM["frames"])
+
+
+def write_stream(dest: Path) -> Path:
+    """Write the record of a stream as JSON (``stream.json``) into `dest`; its path.
+
+    The record is `~data_helpers.writer.record_stream`'s, one entry per frame, its fields
+    those of `~data_helpers.writer.StreamRecord`; the still picture beside it
+    (``stream.png``) is `~data_helpers.plotting.plot_stream_timeline` of the same record.
+    """
+    import dataclasses
+    import json
+    import tempfile
+
+    import matplotlib.pyplot as plt
+    import zarr
+
+    from data_helpers.plotting import plot_stream_timeline
+
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        records = record(Path(tmp) / "stream.zarr")
+        level = zarr.open_array(Path(tmp) / "stream.zarr" / "0", mode="r")
+        frames_per_chunk, frame_shape = level.chunks[0], level.shape[2:]
+    document = {
+        "made_by": "data_helpers.writer.record_stream",
+        "frame_shape": list(frame_shape),
+        "frames_per_chunk": frames_per_chunk,
+        "records": [{**dataclasses.asdict(r), "on_disk": r.on_disk} for r in records],
+    }
+    path = dest / STREAM["name"]
+    path.write_text(json.dumps(document))
+    ax = plot_stream_timeline(records)
+    ax.figure.savefig(dest / "stream.png", dpi=100)
+    plt.close(ax.figure)
     return path
 
 
@@ -112,20 +177,30 @@ class ViewerDirective(SphinxDirective):
         return [node]
 
 
-_NOTE = ("JavaScript is off, so this is a still picture of the slide. With JavaScript "
-         "on, this is a viewer: pan and zoom, and watch it read the pyramid chunk by chunk.")
+_NOTES = {
+    "slide": ("The sample slide, a still picture",
+              "JavaScript is off, so this is a still picture of the slide. With JavaScript "
+              "on, this is a viewer: pan and zoom, and watch it read the pyramid chunk by "
+              "chunk."),
+    "stream": ("The stream's record, a still picture",
+               "JavaScript is off, so this is a still picture of the record. With "
+               "JavaScript on, this replays the stream frame by frame: frames filling a "
+               "chunk in memory, then the chunk flushed to disk."),
+}
 
 
 def _visit_viewer(translator: Any, node: viewer_node) -> None:
-    root = node["root"]
-    data = f"{root}/{DATA}/{SOURCES[node['source']]['name']}"
-    still = f"{root}/{DATA}/{node['source']}.png"
+    root, source = node["root"], node["source"]
+    data = f"{root}/{DATA}/{SOURCES[source]['name']}"
+    still = f"{root}/{DATA}/{source}.png"
     caption = html.escape(node["caption"])
+    alt, note = _NOTES[source]
+    mode = "stream" if source == "stream" else "image"
     translator.body.append(
-        f'<div class="dh-viewer" data-source="{html.escape(data)}">\n'
+        f'<div class="dh-viewer" data-mode="{mode}" data-source="{html.escape(data)}">\n'
         f'<noscript><figure class="dh-viewer-still">'
-        f'<img src="{html.escape(still)}" alt="The sample slide, a still picture">'
-        f'<figcaption>{_NOTE}</figcaption></figure></noscript>\n'
+        f'<img src="{html.escape(still)}" alt="{alt}">'
+        f'<figcaption>{note}</figcaption></figure></noscript>\n'
         "</div>\n"
         + (f'<p class="dh-viewer-caption">{caption}</p>\n' if caption else "")
     )
@@ -165,6 +240,7 @@ def _write_data(app: Sphinx, exception: BaseException | None) -> None:
         return
     # build_pyramid replaces the store of an earlier build (overwrite=True), atomically.
     write_slide(Path(app.outdir) / DATA)
+    write_stream(Path(app.outdir) / DATA)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

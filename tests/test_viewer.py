@@ -25,6 +25,8 @@ counts to ``_build/screenshots/viewer/views.json`` (``pytest -s`` prints them).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 import re
@@ -35,13 +37,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _ext.viewer import DATA, SLIDE
+from _ext.viewer import DATA, SLIDE, STREAM, record
 from data_helpers.multiscale import MultiscaleImage
 from data_helpers.serve import serve_directory
 
 from .test_site import CHROMIUM_ARGS, SCREENSHOTS, TIMEOUT_MS, _chromium, _edition_html, _no_browser
 
 PAGE = "book/multiscale.html"
+STREAM_PAGE = "book/streaming.html"
 STORE = f"/{DATA}/{SLIDE['name']}/"
 SHOTS = SCREENSHOTS / "viewer"
 VIEWPORT = {"width": 1280, "height": 900}
@@ -127,9 +130,9 @@ class Tab:
         return path
 
 
-@pytest.fixture
-def tab(browser, server) -> Iterator[Tab]:
-    """The chapter opened in a fresh browser context (empty cache), the viewer ready."""
+@contextlib.contextmanager
+def opened(browser, server, page_path: str) -> Iterator[Tab]:
+    """`page_path` opened in a fresh browser context (empty cache), its viewer ready."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -152,7 +155,7 @@ def tab(browser, server) -> Iterator[Tab]:
         f"HTTP {r.status} for {r.url}"))
     page.route("**/*", route)
     server.clear_requests()
-    page.goto(f"{origin}/{PAGE}", wait_until="load")
+    page.goto(f"{origin}/{page_path}", wait_until="load")
     page.wait_for_function("() => document.querySelector('.dh-viewer')?.viewer")
     page.locator(".dh-viewer").scroll_into_view_if_needed()
     tab.first = tab.run("return await v.ready;")
@@ -162,6 +165,13 @@ def tab(browser, server) -> Iterator[Tab]:
         assert not tab.stats()["errors"], tab.stats()["errors"]
     finally:
         context.close()
+
+
+@pytest.fixture
+def tab(browser, server) -> Iterator[Tab]:
+    """The multiscale chapter, its viewer ready."""
+    with opened(browser, server, PAGE) as tab:
+        yield tab
 
 
 # ---------------------------------------------------------------------------------------
@@ -449,3 +459,39 @@ def test_without_javascript_the_page_shows_a_still_picture(browser, server):
         page.screenshot(path=str(SHOTS / "javascript-off.png"))
     finally:
         context.close()
+
+
+def test_stream_replay_shows_the_record(browser, server, html: Path, tmp_path: Path):
+    """The streaming chapter's replay shows record_stream's record, frame by frame."""
+    records = record(tmp_path / "stream.zarr")  # the same stream again: records repeat
+    document = json.loads((html / DATA / STREAM["name"]).read_text())
+    assert document["records"] == [
+        {**dataclasses.asdict(r), "shape": list(r.shape), "on_disk": r.on_disk}
+        for r in records
+    ], "stream.json is not record_stream's record of the replayed stream"
+    assert len({r.chunk_files for r in records}) > 2, "the record should show flushes"
+    with opened(browser, server, STREAM_PAGE) as tab:
+        assert tab.first["frames"] == len(records)
+        for i, r in enumerate(records):
+            stats = tab.run(f"return v.setFrame({i});")
+            assert (stats["frame"], stats["onDisk"], stats["chunkFiles"], stats["buffered"]) == (
+                r.frame, r.on_disk, r.chunk_files, r.buffered)
+            assert stats["lost"] == r.frame + 1 - r.on_disk
+            rows = panel(tab)
+            assert int(rows["disk"]["value"]) == r.on_disk
+            assert int(rows["memory"]["value"]) == r.buffered
+            assert f"{r.on_disk} frames in {r.chunk_files} chunk files" in rows["disk"]["text"]
+            if i == len(records) // 2:
+                pixels = canvas_pixels(tab)
+                assert pixels.std() > 5, "the replay's canvas is blank"
+                tab.shot("stream-replay")
+        tab.page.locator(".dh-viewer canvas").focus()
+        tab.page.keyboard.press("ArrowLeft")
+        assert tab.stats()["frame"] == records[-2].frame
+        tab.run("v.setFrame(0);")
+        tab.page.get_by_role("button", name="Play").click()
+        tab.page.wait_for_function(
+            "() => document.querySelector('.dh-viewer').viewer.stats().frame >= 2")
+        tab.page.get_by_role("button", name="Pause").click()
+        requests = [r.path for r in server.requests if r.path.startswith(f"/{DATA}/")]
+        assert requests == [f"/{DATA}/{STREAM['name']}"], requests

@@ -619,10 +619,209 @@ export class Viewer {
   }
 }
 
+/**
+ * The replay of a recorded stream (data-mode="stream"): data_helpers.writer.record_stream's
+ * record, one entry per frame appended (StreamRecord's fields: frame, shape on disk,
+ * chunk_files, buffered), as JSON. Frames appear in memory, fill a chunk, and the chunk
+ * is flushed to disk; the panel says what a crash at that moment would lose.
+ */
+export class StreamReplay {
+  constructor(element) {
+    this.element = element;
+    this.url = new URL(element.dataset.source, document.baseURI).href;
+    this.errors = [];
+    this.frame = 0;
+    this.timer = 0;
+    this.build();
+    this.ready = this.start();
+  }
+
+  build() {
+    const e = (tag, props = {}, ...children) => {
+      const node = Object.assign(document.createElement(tag), props);
+      node.append(...children);
+      return node;
+    };
+    this.canvas = e("canvas", { tabIndex: 0, className: "dh-viewer-canvas",
+      ariaLabel: "Stream replay: left and right arrow keys step through the frames" });
+    this.context = this.canvas.getContext("2d");
+    const button = (text, action) => {
+      const b = e("button", { type: "button", textContent: text });
+      b.addEventListener("click", action);
+      return b;
+    };
+    this.playButton = button("Play", () => (this.timer ? this.pause() : this.play()));
+    this.slider = e("input", { type: "range", min: 0, max: 0, value: 0, ariaLabel: "frame" });
+    this.slider.addEventListener("input", () => this.setFrame(Number(this.slider.value)));
+    this.toolbar = e("div", { className: "dh-viewer-toolbar" },
+      button("First frame", () => this.setFrame(0)),
+      button("Step back", () => this.setFrame(this.frame - 1)),
+      this.playButton,
+      button("Step", () => this.setFrame(this.frame + 1)),
+      this.slider);
+    this.panel = e("dl", { className: "dh-viewer-panel" });
+    this.rows = {};
+    for (const [key, label] of [
+      ["frame", "Frames appended"],
+      ["disk", "On disk"],
+      ["memory", "In memory"],
+      ["crash", "A crash now loses"],
+    ]) {
+      this.rows[key] = e("dd", { textContent: "…" });
+      this.panel.append(e("dt", { textContent: label }), this.rows[key]);
+    }
+    this.message = e("p", { className: "dh-viewer-message", hidden: true });
+    this.stage = e("div", { className: "dh-viewer-stage" }, this.canvas);
+    this.element.replaceChildren(this.stage, this.toolbar, this.panel, this.message);
+    this.element.classList.add("dh-viewer-live");
+  }
+
+  async start() {
+    try {
+      const response = await fetch(this.url);
+      if (!response.ok) throw new Error(`HTTP ${response.status} for ${this.url}`);
+      const record = await response.json();
+      this.records = record.records;
+      this.perChunk = record.frames_per_chunk;
+      this.frameShape = record.frame_shape;
+      this.slider.max = this.records.length - 1;
+      this.canvas.addEventListener("keydown", (event) => {
+        const step = { ArrowLeft: -1, ArrowRight: 1 }[event.key];
+        if (step) {
+          event.preventDefault();
+          this.setFrame(this.frame + step);
+        }
+      });
+      new ResizeObserver(() => this.draw()).observe(this.element);
+      this.setFrame(0);
+    } catch (error) {
+      this.errors.push(String(error));
+      this.message.hidden = false;
+      this.message.textContent = `The replay could not read its record: ${error.message || error}`;
+      console.error("data_helpers stream replay:", error);
+    }
+    return this.stats();
+  }
+
+  /** Show the moment just after frame `i` was appended; returns the stats. */
+  setFrame(i) {
+    this.frame = Math.max(0, Math.min(i, this.records.length - 1));
+    this.slider.value = this.frame;
+    this.draw();
+    return this.stats();
+  }
+
+  play(msPerFrame = 500) {
+    if (this.frame >= this.records.length - 1) this.setFrame(0);
+    this.playButton.textContent = "Pause";
+    this.timer = setInterval(() => {
+      if (this.frame >= this.records.length - 1) this.pause();
+      else this.setFrame(this.frame + 1);
+    }, msPerFrame);
+  }
+
+  pause() {
+    clearInterval(this.timer);
+    this.timer = 0;
+    this.playButton.textContent = "Play";
+  }
+
+  stats() {
+    if (!this.records) return { ready: false, errors: [...this.errors] };
+    const r = this.records[this.frame];
+    const appended = r.frame + 1;
+    return {
+      ready: true, frame: r.frame, appended, frames: this.records.length,
+      framesPerChunk: this.perChunk, shape: r.shape, onDisk: r.on_disk,
+      chunkFiles: r.chunk_files, buffered: r.buffered, lost: appended - r.on_disk,
+      errors: [...this.errors],
+    };
+  }
+
+  draw() {
+    if (!this.records) return;
+    const dpr = window.devicePixelRatio || 1;
+    const width = Math.max(300, Math.floor(this.stage.clientWidth || this.element.clientWidth));
+    const height = 190;
+    this.canvas.style.width = `${width}px`;
+    this.canvas.style.height = `${height}px`;
+    this.canvas.width = Math.round(width * dpr);
+    this.canvas.height = Math.round(height * dpr);
+    const ctx = this.context;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, 0, width, height);
+    const s = this.stats();
+    const n = this.records.length;
+    const left = 80;
+    const slot = (width - left - 10) / n;
+    const rows = { memory: 30, disk: 110 };
+    const box = 46;
+    ctx.font = "12px sans-serif";
+    ctx.textBaseline = "middle";
+    ctx.fillStyle = "#333";
+    ctx.fillText("in memory", 6, rows.memory + box / 2);
+    ctx.fillText("on disk", 6, rows.disk + box / 2);
+    const previous = this.frame > 0 ? this.records[this.frame - 1] : { chunk_files: 0 };
+    for (let j = 0; j < n; j += 1) {
+      const x = left + j * slot + 1;
+      const onDisk = j < s.onDisk;
+      const inMemory = !onDisk && j < s.appended;
+      const y = onDisk ? rows.disk : rows.memory;
+      if (onDisk || inMemory) {
+        ctx.fillStyle = onDisk ? "#1f77b4" : "#ff7f0e";
+        ctx.fillRect(x, y, slot - 2, box);
+        ctx.fillStyle = "#fff";
+        ctx.textAlign = "center";
+        ctx.fillText(String(j), x + (slot - 2) / 2, y + box / 2);
+        ctx.textAlign = "left";
+      } else {
+        ctx.strokeStyle = "#ccc";
+        ctx.strokeRect(x + 0.5, rows.memory + 0.5, slot - 3, box - 1);
+      }
+    }
+    // Chunk boundaries in time, and each chunk file once it is on disk.
+    for (let c = 0; c * this.perChunk < n; c += 1) {
+      const x0 = left + c * this.perChunk * slot;
+      const x1 = left + Math.min((c + 1) * this.perChunk, n) * slot;
+      ctx.strokeStyle = "#888";
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x0 + 0.5, 20);
+      ctx.lineTo(x0 + 0.5, rows.disk + box + 8);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      if (c < s.chunkFiles) {
+        const fresh = c >= previous.chunk_files;
+        ctx.strokeStyle = fresh ? "#d4a000" : "#0b3d66";
+        ctx.lineWidth = fresh ? 3 : 1.5;
+        ctx.strokeRect(x0 + 1, rows.disk - 3, x1 - x0 - 2, box + 6);
+        ctx.lineWidth = 1;
+        ctx.fillStyle = "#0b3d66";
+        ctx.fillText(`chunk file ${c}${fresh ? " (just flushed)" : ""}`, x0 + 3, rows.disk + box + 18);
+      }
+    }
+    ctx.fillStyle = "#333";
+    ctx.fillText(`after frame ${s.frame}: level 0's shape on disk is (${s.shape.join(", ")})`, left, 10);
+    this.showStats(s);
+  }
+
+  showStats(s) {
+    const set = (key, text, values) => {
+      this.rows[key].textContent = text;
+      for (const [name, value] of Object.entries(values)) this.rows[key].dataset[name] = value;
+    };
+    set("frame", `${s.appended} of ${s.frames} (${s.framesPerChunk} frames per chunk)`, { value: s.appended });
+    set("disk", `${s.onDisk} frames in ${s.chunkFiles} chunk files`, { value: s.onDisk, files: s.chunkFiles });
+    set("memory", `${s.buffered} frames, waiting for their chunk to fill`, { value: s.buffered });
+    set("crash", `${s.lost} frames`, { value: s.lost });
+  }
+}
+
 function startViewers() {
   window.dataHelpersViewers = window.dataHelpersViewers || [];
   for (const element of document.querySelectorAll(".dh-viewer:not(.dh-viewer-live)")) {
-    const viewer = new Viewer(element);
+    const viewer = element.dataset.mode === "stream" ? new StreamReplay(element) : new Viewer(element);
     element.viewer = viewer;
     window.dataHelpersViewers.push(viewer);
   }
