@@ -47,7 +47,8 @@ def notebook_files() -> list[Path]:
 
 
 #: Notebook pages of the back matter that show a tool at work instead of teaching a lesson
-#: (book/cli.md, the command line; book/other_tools.md, other readers on our images). They have what every chapter has — learning objectives,
+#: (book/cli.md, the command line; book/other_tools.md, other readers on our images). They
+#: have what every chapter has — learning objectives,
 #: prerequisites, a time to learn, figures, key points, what's next — except exercises: so
 #: no exercise minutes in their time to learn, no check cells and no solutions.
 APPENDICES = frozenset({"cli", "other_tools"})
