@@ -7,12 +7,23 @@ level). It works block by block through dask, where a *block* is what one write
 covers: a chunk, or a shard for sharded Zarr v3.
 
 * Level 0 is the source cut into blocks, each stored by its own task.
-* Level ``k`` is computed from level ``k - 1`` *read back from the store just written*.
-  The task for one output block reads the input region of that block times the
-  factor: it starts on a window boundary and holds exactly the block's windows, so
-  blocks need no overlap, leave no seam, and each task writes chunks no other touches.
-  The task reads its region piece by piece (about one stored chunk each) and calls
-  `data_helpers.downsample` on each piece, so it never holds the whole region.
+* Every further level is computed *while level 0 is written*, in one dask graph: the
+  task that stores a block of level ``k - 1`` also hands it, still in memory, to a task
+  that reduces it with `data_helpers.downsample`; the reduced pieces are joined into
+  the blocks of level ``k``, which are stored and reduced in turn. No level is read back
+  from the disk, and each source chunk is read and decoded once. This needs every
+  block of level ``k - 1`` to start on a window boundary of level ``k``'s factors (the
+  block shape a multiple of the factor), so that reducing it alone gives exactly its
+  part of level ``k``. The graph goes in slabs along the first axis, each holding whole
+  blocks of every level it makes, so it stays small whatever the size of the image.
+* A level that cannot be fused (its windows would straddle two blocks, or a slab
+  holding whole blocks of it would be too large) is made from the level above it
+  *read back from the store just written*. The task for one output block reads the
+  input region of that block times the factor: it starts on a window boundary and
+  holds exactly the block's windows, so blocks need no overlap, leave no seam, and
+  each task writes chunks no other touches. It reads its region piece by piece (about
+  one stored chunk each) and calls `data_helpers.downsample` on each piece, so it never
+  holds the whole region. Both ways give the same pixels.
 
 Memory therefore holds a few chunks per worker thread, whatever the size of the image,
 and the same graph runs on dask's threaded scheduler or on a ``dask.distributed``
@@ -29,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 import zarr
@@ -464,26 +476,132 @@ def _write_levels(
                 f"level {k} has shape {target.shape}, but level {k - 1} {finer.shape} "
                 f"downsampled by {tuple(factors)} has {downsampled_shape(finer.shape, factors)}"
             )
+    fused = _fused_levels(levels, level_factors)
     with (_blocks.codec_threads(), _blocks.finished_tasks() as pool,
           _blocks.progress_bar(progress) as bar):
-        _write_level_0(source, levels[0], bar, pool)
-        for finer, target, factors in zip(levels[:-1], levels[1:], level_factors, strict=True):
+        if fused:
+            _write_fused(source, levels[:fused + 1], level_factors[:fused], method, bar, pool)
+        else:
+            _write_level_0(source, levels[0], bar, pool)
+        # What the fused graph could not make is made from the last level it wrote.
+        for finer, target, factors in zip(levels[fused:-1], levels[fused + 1:],
+                                          level_factors[fused:], strict=True):
             _write_level(finer, target, tuple(factors), method, bar, pool)
+
+
+def _fused_levels(levels: Sequence[zarr.Array[Any]],
+                  level_factors: Sequence[tuple[int, ...]]) -> int:
+    """How many levels after level 0 the fused graph makes (see the module's docstring).
+
+    Level ``k`` can be fused when every block of level ``k - 1`` starts on a window
+    boundary of its factors, and when a slab holding whole blocks of every fused level
+    stays within `_blocks.BLOCKS_PER_GRAPH` level-0 blocks (or is the whole image).
+    """
+    fused = 0
+    for k, factors in enumerate(level_factors, start=1):
+        finer = _blocks.write_blocks(levels[k - 1])
+        if any(b % f and n > b
+               for b, f, n in zip(finer, factors, levels[k - 1].shape, strict=True)):
+            break
+        rows = _slab_rows(levels[: k + 1], level_factors[:k])
+        blocks_per_row = math.prod(math.ceil(n / b) for n, b in zip(
+            levels[0].shape[1:], _blocks.write_blocks(levels[0])[1:], strict=True))
+        if rows < levels[0].shape[0] and (
+            rows // _blocks.write_blocks(levels[0])[0] * blocks_per_row
+            > _blocks.BLOCKS_PER_GRAPH
+        ):
+            break
+        fused = k
+    return fused
+
+
+def _slab_rows(levels: Sequence[zarr.Array[Any]],
+               level_factors: Sequence[tuple[int, ...]]) -> int:
+    """The height, in level-0 rows, of the smallest slab of whole blocks of every level."""
+    rows = _blocks.write_blocks(levels[0])[0]
+    accumulated = 1
+    for target, factors in zip(levels[1:], level_factors, strict=True):
+        accumulated *= factors[0]
+        rows = math.lcm(rows, _blocks.write_blocks(target)[0] * accumulated)
+    return rows
+
+
+def _write_fused(
+    source: SourceArray, levels: Sequence[zarr.Array[Any]],
+    level_factors: Sequence[tuple[int, ...]], method: Method, bar: _blocks.Bar | None,
+    pool: ThreadPoolExecutor | None = None,
+) -> None:
+    """Write level 0 from ``source`` and every further level of ``levels`` from the blocks
+    of the level above it as they are stored, one slab of whole blocks at a time."""
+    lazy = _as_blocks(source, levels[0])
+    rows = _slab_rows(levels, level_factors)
+    tasks = None
+    if bar is not None:
+        tasks = [bar.progress.add_task(f"level {level.path.rsplit('/', 1)[-1]} "
+                                       f"{tuple(level.shape)}", total=_block_count(level))
+                 for level in levels]
+    for first in range(0, levels[0].shape[0], rows):
+        written: list[da.Array] = []
+        block: da.Array = lazy[first:first + rows]
+        start = first
+        for k, target in enumerate(levels):
+            if k:
+                factors = level_factors[k - 1]
+                start //= factors[0]  # slabs start on window boundaries of every level
+                block = block.map_blocks(
+                    _downsample_block, factors=factors, method=method, dtype=block.dtype,
+                    meta=np.empty((0,) * block.ndim, dtype=block.dtype),
+                    chunks=tuple(tuple(-(-c // f) for c in axis)
+                                 for axis, f in zip(block.chunks, factors, strict=True)),
+                ).rechunk(_blocks.write_blocks(target))
+            last = k == len(levels) - 1
+            block = block.map_blocks(
+                _store_block, target=target, first_row=start, hand_on=not last,
+                dtype=block.dtype, meta=np.empty((0,) * block.ndim, dtype=block.dtype),
+                **({} if not last else {"chunks": tuple((1,) * len(axis) for axis in
+                                                        block.chunks)}),
+            )
+            written.append(block)
+        # Only the last level's tasks are asked for: each is a tiny placeholder, and every
+        # store of every level is one of its dependencies.
+        dask.compute(written[-1], **_blocks.scheduler_options(pool))
+        if bar is not None and tasks is not None:
+            for task, done in zip(tasks, written, strict=True):
+                bar.progress.advance(task, done.npartitions)
+
+
+def _store_block(block: NDArray[Any], *, target: zarr.Array[Any], first_row: int,
+                 hand_on: bool, block_info: dict[Any, Any] | None = None) -> NDArray[Any]:
+    """Store one write block of ``target``; return it for the next level (or a placeholder)."""
+    assert block_info is not None  # dask always passes it to a function that asks
+    location = block_info[0]["array-location"]
+    region = tuple(slice(start + (first_row if axis == 0 else 0), stop + (
+        first_row if axis == 0 else 0)) for axis, (start, stop) in enumerate(location))
+    _blocks.writer(target)[region] = block
+    return block if hand_on else np.zeros((1,) * block.ndim, dtype=block.dtype)
+
+
+def _block_count(array: zarr.Array[Any]) -> int:
+    return math.prod(math.ceil(n / b) for n, b in zip(
+        array.shape, _blocks.write_blocks(array), strict=True))
+
+
+def _as_blocks(source: SourceArray, target: zarr.Array[Any]) -> da.Array:
+    """``source`` as a dask array cut into ``target``'s write blocks."""
+    blocks = _blocks.write_blocks(target)
+    if isinstance(source, da.Array):
+        return source.rechunk(blocks)
+    if isinstance(source, zarr.Array):
+        # Reading straight in write blocks: no rechunk step, each task reads what it writes.
+        return da.from_zarr(source, chunks=blocks)
+    return da.from_array(source, chunks=blocks)
 
 
 def _write_level_0(
     source: SourceArray, target: zarr.Array[Any], bar: _blocks.Bar | None,
     pool: ThreadPoolExecutor | None = None,
 ) -> None:
-    blocks = _blocks.write_blocks(target)
-    if isinstance(source, da.Array):
-        lazy = source.rechunk(blocks)
-    elif isinstance(source, zarr.Array):
-        # Reading straight in write blocks: no rechunk step, each task reads what it writes.
-        lazy = da.from_zarr(source, chunks=blocks)
-    else:
-        lazy = da.from_array(source, chunks=blocks)
-    _blocks.store(lazy, target, bar, "level 0", pool)
+    _blocks.store(_as_blocks(source, target), target, bar, "level 0", pool)
 
 
 def _write_level(

@@ -571,6 +571,60 @@ def test_small_graph_batches_give_the_same_pyramid(
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("options", [
+    {"chunks": (4, 8, 8)},
+    {"chunks": (6, 9, 9), "factors": 3},
+    {"chunks": (4, 8, 8), "factors": [{"y": 2, "x": 2}, 2], "method": "mode"},
+    {"chunks": (2, 4, 4), "zarr_version": 3, "shard_chunks": 2, "method": "max"},
+])
+def test_fused_graph_gives_the_level_by_level_pyramid(
+    tmp_path: Path, volume: np.ndarray, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
+) -> None:
+    from data_helpers import pyramid
+
+    read_back: list[int] = []
+    reduce_region = pyramid._reduce_region
+
+    def counting(block_info: Any = None, **kwargs: Any) -> np.ndarray:
+        read_back.append(1)
+        return reduce_region(block_info=block_info, **kwargs)
+
+    monkeypatch.setattr(pyramid, "_reduce_region", counting)
+    fused = build_pyramid(volume, tmp_path / "fused.zarr", max_levels=3, **options)
+    assert read_back == []  # every level came from blocks in memory, none read back
+    monkeypatch.setattr(pyramid, "_fused_levels", lambda levels, factors: 0)
+    by_level = build_pyramid(volume, tmp_path / "by-level.zarr", max_levels=3, **options)
+    assert read_back  # the level-by-level path reads each level back
+    assert fused.shapes == by_level.shapes and fused.levels == 3
+    for a, b in zip(read_levels(fused), read_levels(by_level), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_levels_whose_windows_straddle_blocks_are_read_back(tmp_path: Path) -> None:
+    from data_helpers import pyramid
+
+    def levels(shapes: list[tuple[int, ...]], chunks: tuple[int, ...]) -> list[Any]:
+        return [zarr.create_array(zarr.storage.MemoryStore(), shape=s, dtype="u1",
+                                  chunks=tuple(min(c, n) for c, n in zip(chunks, s)))
+                for s in shapes]
+
+    # Chunks of 5 cut the windows of 2: nothing can be fused.
+    assert pyramid._fused_levels(levels([(20, 20), (10, 10)], (5, 5)), [(2, 2)]) == 0
+    # Blocks of 4 hold whole windows of 2 and of 4: both levels are fused.
+    assert pyramid._fused_levels(levels([(32, 32), (16, 16), (4, 4)], (4, 4)),
+                                 [(2, 2), (4, 4)]) == 2
+    # ... but not of 3: level 2 is made from level 1 read back.
+    assert pyramid._fused_levels(levels([(32, 32), (16, 16), (6, 6)], (4, 4)),
+                                 [(2, 2), (3, 3)]) == 1
+    # A level held in one block needs no alignment.
+    assert pyramid._fused_levels(levels([(32, 32), (3, 3)], (32, 32)), [(11, 11)]) == 1
+    image = build_pyramid(np.arange(30 * 30, dtype=np.uint16).reshape(30, 30),
+                          tmp_path / "odd.zarr", axes="yx", chunks=(6, 6), max_levels=3,
+                          factors=[(2, 2), (3, 3)])
+    np.testing.assert_array_equal(image.level(2)[...],
+                                  downsample(downsample(image.level(0)[...], 2), 3))
+
+
 def test_nothing_is_written_once_a_failed_build_has_raised(tmp_path: Path) -> None:
     # The other threads' tasks used to go on after the error and make the deleted staging
     # folder again: the default scheduler (none chosen) is threads, and gets our pool too.
