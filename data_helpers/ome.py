@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import zarr
-from jsonschema import Draft202012Validator
 from ome_zarr_models.common.omero import Channel as OmeroChannel
 from ome_zarr_models.common.omero import Omero
 from ome_zarr_models.v04 import Image as ImageV04
@@ -47,8 +46,6 @@ from ome_zarr_models.v05.image_label_types import Label as LabelV05
 from ome_zarr_models.v05.labels import LabelsAttrs as LabelsAttrsV05
 from pydantic_zarr.v2 import ArraySpec as ArraySpecV2
 from pydantic_zarr.v3 import ArraySpec as ArraySpecV3
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 from zarr.abc.store import Store
 
 from data_helpers import _destination
@@ -66,6 +63,9 @@ from data_helpers._checks import (
     check_sharding,
     one_of,
 )
+
+if TYPE_CHECKING:
+    from referencing import Registry
 
 __all__ = [
     "AXIS_TYPES",
@@ -1419,6 +1419,12 @@ def _text(value: object) -> str | None:
 
 @lru_cache(maxsize=1)
 def _schema_registry() -> Registry:
+    # Imported here, not at the top: importing jsonschema builds the grammars of its
+    # optional format checkers (rfc3987-syntax, about a second), which every process
+    # importing the package would pay, a dask worker or `data-helpers info` included.
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources = []
     for schema_file in sorted(_SCHEMA_DIR.glob("*/*.schema")):
         contents = json.loads(schema_file.read_text())
@@ -1435,6 +1441,8 @@ def _strict_schema_errors(
     registry = _schema_registry()
     name = "strict_image" if strict else "image"
     schema = registry.contents(f"https://ngff.openmicroscopy.org/{version}/schemas/{name}.schema")
+    from jsonschema import Draft202012Validator
+
     validator = Draft202012Validator(schema, registry=registry)
     return [
         f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
