@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lint clean notebooks student serve
+.PHONY: book test lint clean notebooks student serve bench
 
 # Re-install only when the lock or the package metadata change. requirements.txt locks
 # every package with its hashes (pip checks them all); it is generated from requirements.in
@@ -42,6 +42,35 @@ PORT ?= 8000
 serve:
 	@test -f _build/html/index.html || { echo "No _build/html yet: run make book first" >&2; exit 1; }
 	$(PYTHON) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+
+# The speed and memory benchmarks (benchmarks/README.md), each in its own environment:
+# the locked requirements, the package, and the peers it is measured against. They write
+# benchmarks/results/*.json, which the book's benchmarks appendix shows. About 25 minutes;
+# run it on a quiet machine. PYRAMID_ARGS and WRITER_ARGS pass options to each script.
+BENCH_PYRAMID := benchmarks/.venv-pyramid
+BENCH_WRITER  := benchmarks/.venv
+PYRAMID_ARGS  ?= --repeat 3
+WRITER_ARGS   ?= --repeats 3
+
+$(BENCH_PYRAMID)/.installed: requirements.txt pyproject.toml benchmarks/requirements-pyramid.txt
+	test -x $(BENCH_PYRAMID)/bin/python || $(PYTHON) -m venv $(BENCH_PYRAMID)
+	$(BENCH_PYRAMID)/bin/python -m pip install --quiet --require-hashes -r requirements.txt
+	$(BENCH_PYRAMID)/bin/python -m pip install --quiet -e .
+	$(BENCH_PYRAMID)/bin/python -m pip install --quiet -r benchmarks/requirements-pyramid.txt
+	touch $@
+
+$(BENCH_WRITER)/.installed: requirements.txt pyproject.toml benchmarks/requirements.txt
+	test -x $(BENCH_WRITER)/bin/python || $(PYTHON) -m venv $(BENCH_WRITER)
+	$(BENCH_WRITER)/bin/python -m pip install --quiet --require-hashes -r requirements.txt
+	$(BENCH_WRITER)/bin/python -m pip install --quiet -e .
+	$(BENCH_WRITER)/bin/python -m pip install --quiet -r benchmarks/requirements.txt
+	touch $@
+
+bench: $(BENCH_PYRAMID)/.installed $(BENCH_WRITER)/.installed
+	BENCH_COMMAND='make bench PYRAMID_ARGS="$(PYRAMID_ARGS)"' \
+	    $(BENCH_PYRAMID)/bin/python benchmarks/bench_pyramid.py $(PYRAMID_ARGS)
+	BENCH_COMMAND='make bench WRITER_ARGS="$(WRITER_ARGS)"' \
+	    $(BENCH_WRITER)/bin/python benchmarks/bench_writer.py $(WRITER_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check data_helpers tests benchmarks _ext

@@ -15,6 +15,7 @@ Usage (see benchmarks/README.md for the environment)::
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -30,8 +31,14 @@ CHUNKS = (64, 256, 256)
 LEVELS = 4
 SHAPE = (256, 1024, 1024)
 LARGE_SHAPE = (512, 2048, 1024)  # 4x the voxels of SHAPE
+SMALL_SHAPE = (128, 512, 512)  # 1/8 the voxels of SHAPE
 QUICK_SHAPE = (128, 512, 512)
 MIB = 2**20
+CLUSTER = "data_helpers (cluster)"
+# The shapes each run uses: the benchmark volume, 1/8 of it and 4x it; --quick halves
+# every axis of the first two and the last.
+SIZES = {"base": SHAPE, "eighth": SMALL_SHAPE, "four": LARGE_SHAPE}
+QUICK_SIZES = {"base": QUICK_SHAPE, "eighth": (64, 256, 256), "four": (256, 1024, 512)}
 
 
 # -- the input volume --------------------------------------------------------------------
@@ -79,6 +86,22 @@ def run_data_helpers(source: Path, dest: Path) -> None:
     build_pyramid(zarr.open_array(str(source), mode="r"), dest, axes="zyx", chunks=CHUNKS,
                   factors=2, method="mean", max_levels=LEVELS, zarr_version=2,
                   compression="blosc-zstd")
+
+
+def start_cluster() -> Any:
+    """Two single-threaded worker processes and a client, started before the clock.
+
+    The workers import the package before the clock starts too, as on a cluster that
+    is already running: a fresh worker process spends seconds importing zarr, dask and
+    data_helpers when its first task arrives, which is not the build's cost.
+    """
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    client = Client(cluster)
+    client.run(importlib.import_module, "data_helpers.pyramid")
+    return client, cluster
 
 
 def run_ome_zarr(source: Path, dest: Path) -> None:
@@ -147,6 +170,8 @@ def _shapes(dest: Path) -> list[tuple[int, ...]]:
 # name -> (function, method, modules imported before the clock starts)
 CONTENDERS: dict[str, tuple[Callable[[Path, Path], None], str, tuple[str, ...]]] = {
     "data_helpers": (run_data_helpers, "build_pyramid, mean", ("zarr", "data_helpers.pyramid")),
+    CLUSTER: (run_data_helpers, "build_pyramid, mean, LocalCluster 2 x 1 thread",
+              ("zarr", "data_helpers.pyramid", "distributed")),
     "ome-zarr-py": (run_ome_zarr, "write_image, local_mean",
                     ("dask.array", "zarr", "ome_zarr.writer", "ome_zarr.scale", "skimage")),
     "ngff-zarr": (run_ngff_zarr, "to_multiscales, ITKWASM_BIN_SHRINK",
@@ -161,12 +186,12 @@ def child(name: str, source: Path, dest: Path) -> None:
     Imports happen before the clock starts: the time is the build alone. CPU time is
     summed over all the process's threads.
     """
-    import importlib
     import resource
 
     function, _, modules = CONTENDERS[name]
     for module in modules:
         importlib.import_module(module)
+    started = start_cluster() if name == CLUSTER else None
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     function(source, dest)
@@ -174,6 +199,10 @@ def child(name: str, source: Path, dest: Path) -> None:
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     shapes = _shapes(dest)  # read back after the clock stops
+    if started is not None:
+        client, cluster = started
+        client.close()
+        cluster.close()
     print(json.dumps({"seconds": seconds, "cpu": cpu, "shapes": [list(s) for s in shapes]}))
 
 
@@ -209,11 +238,13 @@ def main() -> None:
                         help=argparse.SUPPRESS)
     parser.add_argument("--make", nargs=2, metavar=("PATH", "SHAPE"), help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true",
-                        help=f"a smaller volume {QUICK_SHAPE} and no large run")
+                        help=f"smaller volumes: {QUICK_SIZES} (nothing is recorded)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (best time)")
     parser.add_argument("--only", nargs="*", choices=sorted(CONTENDERS), default=None)
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="where the volumes go (default: a temporary directory)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="do not write benchmarks/results/pyramid.json")
     args = parser.parse_args()
     if args.child:
         name, source, dest = args.child
@@ -225,14 +256,16 @@ def main() -> None:
 
     from rich.console import Console
 
+    load_at_start, clock = os.getloadavg(), time.perf_counter()
     console = Console(width=max(150, shutil.get_terminal_size().columns))
+    console.print(_machine_line())
+    sizes = QUICK_SIZES if args.quick else SIZES
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-pyramid-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        shape = QUICK_SHAPE if args.quick else SHAPE
-        runs = [(name, shape) for name in (args.only or CONTENDERS)]
-        if not args.quick and (args.only is None or "data_helpers" in args.only):
-            runs.append(("data_helpers", LARGE_SHAPE))
+        runs = [(name, sizes["base"]) for name in (args.only or CONTENDERS)]
+        if args.only is None or "data_helpers" in args.only:
+            runs += [("data_helpers", sizes["eighth"]), ("data_helpers", sizes["four"])]
         sources = {}
         for _, run_shape in runs:
             source = work / f"volume-{'x'.join(map(str, run_shape))}.zarr"
@@ -252,10 +285,47 @@ def main() -> None:
                 attempts[(name, run_shape)].append(result)
         results = [(name, run_shape, attempts[(name, run_shape)]) for name, run_shape in runs]
         console.print(_table(results, args.repeat))
-        _verdict(console, results)
+        for name, run_shape, tries in results:
+            times = ", ".join(f"{a['seconds']:.2f}" for a in tries if "error" not in a)
+            console.print(f"{name} {'x'.join(map(str, run_shape))}: runs {times} s")
+        targets = _targets(results, sizes)
+        console.print(_targets_table(targets, args.repeat))
+        if not (args.quick or args.no_record):
+            sys.path.insert(0, str(Path(__file__).parent))
+            import _record
+
+            path = _record.save(
+                "pyramid", title=f"{LEVELS}-level mean pyramid of a {_shape(SHAPE)} uint16 "
+                f"volume, Zarr v2, chunks {_shape(CHUNKS)}, Blosc zstd 1 + shuffle",
+                targets=targets, runs=[
+                    _record.Run(contender=name, config=_shape(run_shape),
+                                seconds=[a["seconds"] for a in tries if "error" not in a],
+                                cpu=[a["cpu"] for a in tries if "error" not in a],
+                                peak_mib=[a["peak_mib"] for a in tries if "error" not in a],
+                                extra={"method": CONTENDERS[name][1],
+                                       "errors": [a["error"] for a in tries if "error" in a]})
+                    for name, run_shape, tries in results
+                ],
+                packages=["data_helpers", "zarr", "numcodecs", "dask", "distributed", "numpy",
+                          "tensorstore", "ome-zarr", "ngff-zarr", "itkwasm-downsample",
+                          "scikit-image"],
+                load_at_start=load_at_start, seconds=time.perf_counter() - clock,
+            )
+            console.print(f"recorded in {path}")
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _machine_line() -> str:
+    import platform
+
+    return (f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return " x ".join(map(str, shape))
 
 
 def _best(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -297,27 +367,72 @@ def _nbytes(shape: tuple[int, ...]) -> int:
     return count
 
 
-def _verdict(console: Any, results: list[tuple[str, tuple[int, ...], list[dict]]]) -> None:
-    """Print the targets: fastest, under 300 MiB, flat memory on a 4x larger volume."""
-    ours = [(shape, _best(a)) for name, shape, a in results if name == "data_helpers"]
-    if not ours or ours[0][1] is None:
-        return
-    base_shape, base = ours[0]
-    for name, shape, attempts in results:
-        peer = _best(attempts)
-        if name == "data_helpers" or peer is None or shape != base_shape:
-            continue
-        wall, cpu = peer["seconds"] / base["seconds"], peer["cpu"] / base["cpu"]
-        verdict = ("slower" if wall > 1 and cpu > 1 else
-                   "faster" if wall < 1 and cpu < 1 else "mixed")
-        console.print(f"{name}: {wall:.2f}x the wall time and {cpu:.2f}x the CPU time of "
-                      f"build_pyramid ({verdict} than build_pyramid)")
-    console.print(f"build_pyramid peak RSS {base['peak_mib']:.0f} MiB "
-                  f"({'under' if base['peak_mib'] < 300 else 'OVER'} the 300 MiB target)")
-    if len(ours) > 1 and ours[1][1] is not None:
-        large = ours[1][1]
-        console.print(f"4x larger volume: peak RSS {large['peak_mib']:.0f} MiB, "
-                      f"{large['peak_mib'] / base['peak_mib']:.2f}x the smaller one's")
+def _targets(results: list[tuple[str, tuple[int, ...], list[dict[str, Any]]]],
+             sizes: dict[str, tuple[int, ...]]) -> list[Any]:
+    """The issue's rows: each a ratio of two best runs of this one run, and its target."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _record import Target
+
+    best = {(name, shape): _best(tries) for name, shape, tries in results}
+    ours = best.get(("data_helpers", sizes["base"]))
+    base = _shape(sizes["base"])
+    rows: list[Target] = []
+
+    def row(measure: str, value: float | None, result: str, target: str,
+            met: bool | None) -> None:
+        rows.append(Target(measure=measure, result=result if value is not None
+                           else "not measured", value=None if value is None
+                           else round(value, 3), target=target,
+                           met=None if value is None else met))
+
+    peer = best.get(("tensorstore", sizes["base"]))
+    if ours and peer:
+        speed, memory = peer["seconds"] / ours["seconds"], ours["peak_mib"] / peer["peak_mib"]
+        row(f"speed vs tensorstore downsample (mean), {base}", speed,
+            f"{speed:.2f}x ({ours['seconds']:.2f} s vs {peer['seconds']:.2f} s)", ">= 1.0x",
+            speed >= 1.0)
+        row(f"peak memory vs tensorstore, {base}", memory,
+            f"{memory:.2f}x ({ours['peak_mib']:.0f} vs {peer['peak_mib']:.0f} MiB)", "<= 0.5x",
+            memory <= 0.5)
+    peer = best.get(("ome-zarr-py", sizes["base"]))
+    if ours and peer:
+        speed = peer["seconds"] / ours["seconds"]
+        row(f"speed vs ome-zarr-py write_image (local_mean), {base}", speed,
+            f"{speed:.2f}x ({ours['seconds']:.2f} s vs {peer['seconds']:.2f} s)", ">= 1.5x",
+            speed >= 1.5)
+    small = best.get(("data_helpers", sizes["eighth"]))
+    if ours and small:
+        growth = ours["peak_mib"] / small["peak_mib"]
+        row(f"peak RSS growth, {_shape(sizes['eighth'])} -> {base} (8x the voxels)", growth,
+            f"{growth:.2f}x ({small['peak_mib']:.0f} -> {ours['peak_mib']:.0f} MiB)",
+            "<= 1.15x", growth <= 1.15)
+    large = best.get(("data_helpers", sizes["four"]))
+    if ours and large:
+        per_voxel = large["seconds"] / 4 / ours["seconds"]
+        row(f"time per voxel, {_shape(sizes['four'])} (4x) vs {base}", per_voxel,
+            f"{per_voxel:.2f}x ({ours['seconds']:.2f} s vs {large['seconds']:.2f} s)",
+            "within 10 % of 1.0x", abs(per_voxel - 1) <= 0.10)
+    cluster = best.get((CLUSTER, sizes["base"]))
+    if ours and cluster:
+        slower = cluster["seconds"] / ours["seconds"]
+        row(f"LocalCluster (2 processes x 1 thread) vs threads, {base}", slower,
+            f"{slower:.2f}x ({cluster['seconds']:.2f} s vs {ours['seconds']:.2f} s)",
+            "<= 1.15x", slower <= 1.15)
+    return rows
+
+
+def _targets_table(targets: list[Any], repeat: int) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"Issue 12 targets, this run, best of {repeat} "
+                        f"({os.cpu_count()} cores, load average now "
+                        f"{os.getloadavg()[0]:.1f})")
+    for column in ("measure", "result", "target", "met"):
+        table.add_column(column)
+    for t in targets:
+        table.add_row(t.measure, t.result, t.target,
+                      "-" if t.met is None else "yes" if t.met else "NO")
+    return table
 
 
 if __name__ == "__main__":
