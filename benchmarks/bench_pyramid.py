@@ -169,9 +169,10 @@ def _shapes(dest: Path) -> list[tuple[int, ...]]:
 
 # name -> (function, method, modules imported before the clock starts)
 CONTENDERS: dict[str, tuple[Callable[[Path, Path], None], str, tuple[str, ...]]] = {
-    "data_helpers": (run_data_helpers, "build_pyramid, mean", ("zarr", "data_helpers.pyramid")),
+    "data_helpers": (run_data_helpers, "build_pyramid, mean",
+                     ("zarr", "data_helpers.pyramid", "jsonschema")),
     CLUSTER: (run_data_helpers, "build_pyramid, mean, LocalCluster 2 x 1 thread",
-              ("zarr", "data_helpers.pyramid", "distributed")),
+              ("zarr", "data_helpers.pyramid", "jsonschema", "distributed")),
     "ome-zarr-py": (run_ome_zarr, "write_image, local_mean",
                     ("dask.array", "zarr", "ome_zarr.writer", "ome_zarr.scale", "skimage")),
     "ngff-zarr": (run_ngff_zarr, "to_multiscales, ITKWASM_BIN_SHRINK",
