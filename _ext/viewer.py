@@ -5,8 +5,10 @@ A page asks for the viewer with the directive
     ```{viewer}
     ```
 
-(or ``:source: stream``, a replay of a recorded stream) and gets a canvas that reads an
-OME-Zarr pyramid of the sample slide chunk by chunk, as
+(or ``:source: plane``, a plane of the sample volume with a switch between pyramids made
+with different downsampling methods; or ``:source: stream``, a replay of a recorded
+stream) and gets a canvas that reads an OME-Zarr pyramid of the sample slide chunk by
+chunk, as
 the reader pans and zooms, with a panel counting chunks and bytes (the JavaScript is
 ``_ext/viewer_static/viewer/viewer.js``, copied to ``_static/viewer/`` of the site; it
 needs no library and downloads nothing). Without JavaScript the page shows a still
@@ -15,7 +17,8 @@ picture of the slide and a note, from a ``<noscript>`` block.
 The data the viewer reads is made by the build, not kept in the repository: when the HTML
 builder has finished, and if a page uses the viewer, this extension writes the pyramid
 with the package's own `~data_helpers.pyramid.build_pyramid` into
-``_static/data/slide.ome.zarr`` of the built site (and the still picture next to it).
+``_static/data/slide.ome.zarr`` of the built site (and the still picture next to it); the
+plane's pyramids go to ``_static/data/plane-<method>.ome.zarr``.
 The pyramid is OME-Zarr 0.5 on Zarr v3, uncompressed: a chunk file is the chunk's bytes,
 which a browser turns into pixels without any decoder, and Zarr v3 has one metadata
 document per node (``zarr.json``, the group's attributes and each array's shape, chunk
@@ -27,6 +30,7 @@ Everything goes into the build's output folder: the source tree stays as it was.
 from __future__ import annotations
 
 import html
+import json
 import posixpath
 from pathlib import Path
 from typing import Any, ClassVar
@@ -56,18 +60,47 @@ SLIDE = {
 #: The level drawn as the still picture (shown when JavaScript is off).
 STILL_LEVEL = 3
 
+#: A plane of the sample volume: the middle plane of a wider field of the same sample
+#: (`~data_helpers.sample_data.make_volume` at 16 x 1024 x 1024, the same nuclei at the
+#: same density), pixels of 0.5 µm, uint16, chunks of 128 x 128 (32 KiB), three levels:
+#: 1024 x 1024 down to 256 x 256. One pyramid per downsampling method, so that the
+#: viewer can switch between them; the display window is the plane's 0.5 to 99.5 %
+#: percentiles, rounded out. About 8 MB in all.
+PLANE = {
+    "name": "plane-mean.ome.zarr",
+    "volume_shape": (16, 1024, 1024),
+    "z": 8,
+    "chunks": (128, 128),
+    "max_levels": 3,
+    "scale": 0.5,
+    "methods": ("mean", "nearest", "max"),
+    "window": (100, 720),
+}
+
+#: The level of the plane drawn as the still picture.
+PLANE_STILL_LEVEL = 1
+
+
+def plane_name(method: str) -> str:
+    """The folder of the plane's pyramid made with `method`."""
+    return f"plane-{method}.ome.zarr"
+
+
 #: The stream the replay shows: `~data_helpers.writer.record_stream`'s record of a small
-#: camera (96 x 54 pixels, uint8) streamed to Zarr, four frames per chunk.
+#: camera (128 x 64 pixels, uint8) streamed to Zarr with multiscale on: tiles of 32 x 16,
+#: four frames per chunk at every level, three levels (128 x 64, 64 x 32, 32 x 16), so
+#: that level 0 flushes every 4 frames, level 1 every 8 and level 2 every 16.
 STREAM = {
     "name": "stream.json",
-    "camera_shape": (96, 54),  # (width, height), as SimulatedCamera takes it
+    "camera_shape": (128, 64),  # (width, height), as SimulatedCamera takes it
+    "tile": (32, 16),  # (width, height), as ChunkingProperties takes it
     "frames_per_chunk": 4,
-    "frames": 18,
+    "frames": 24,
 }
 
 #: What the directive can show: the slide's pyramid (the viewer) or the stream's record
 #: (the replay), each with a still picture for when JavaScript is off.
-SOURCES = {"slide": SLIDE, "stream": STREAM}
+SOURCES = {"slide": SLIDE, "plane": PLANE, "stream": STREAM}
 
 
 def write_slide(dest: Path) -> Path:
@@ -94,14 +127,46 @@ def write_slide(dest: Path) -> Path:
     return path
 
 
+def write_plane(dest: Path) -> list[Path]:
+    """Write the viewer's pyramids of a plane of the sample volume into `dest`; their paths.
+
+    One per method of ``PLANE["methods"]``, each made by
+    `~data_helpers.pyramid.build_pyramid` from the same plane (OME-Zarr 0.5 on Zarr v3,
+    uncompressed), with a still picture (``plane.png``, the mean pyramid's level 1).
+    """
+    import matplotlib.pyplot as plt
+
+    from data_helpers.pyramid import build_pyramid
+    from data_helpers.sample_data import load_sample
+
+    dest.mkdir(parents=True, exist_ok=True)
+    plane = load_sample("volume", shape=PLANE["volume_shape"])[PLANE["z"]]
+    paths = []
+    for method in PLANE["methods"]:
+        path = dest / plane_name(method)
+        image = build_pyramid(
+            plane, path, axes="yx", scale=PLANE["scale"], unit="micrometer",
+            method=method, chunks=PLANE["chunks"], max_levels=PLANE["max_levels"],
+            zarr_version=3, compression=None, overwrite=True,
+        )
+        if method == "mean":
+            low, high = PLANE["window"]
+            plt.imsave(dest / "plane.png", image.level(PLANE_STILL_LEVEL)[:], cmap="gray",
+                       vmin=low, vmax=high)
+        paths.append(path)
+    return paths
+
+
 def stream_storage(path: Path) -> Any:
     """The `~data_helpers.writer.StorageProperties` of the replayed stream, at `path`."""
     from data_helpers.writer import ChunkingProperties, StorageProperties
 
-    width, height = STREAM["camera_shape"]
-    chunking = ChunkingProperties(max_bytes_per_chunk=STREAM["frames_per_chunk"] * width * height,
-                                  min_bytes_per_chunk=1)
-    return StorageProperties(path, chunking=chunking)
+    tile_width, tile_height = STREAM["tile"]
+    chunking = ChunkingProperties(
+        tile_width, tile_height,
+        max_bytes_per_chunk=STREAM["frames_per_chunk"] * tile_width * tile_height,
+        min_bytes_per_chunk=1)
+    return StorageProperties(path, chunking=chunking, enable_multiscale=True)
 
 
 def record(path: Path) -> list[Any]:
@@ -113,14 +178,36 @@ def record(path: Path) -> list[Any]:
     return record_stream(camera, stream_storage(path), STREAM["frames"])
 
 
+def record_document(record: Any) -> dict[str, Any]:
+    """One `~data_helpers.writer.StreamRecord` as the JSON of ``stream.json`` holds it.
+
+    Its fields, and ``on_disk`` (the frames on disk), for level 0 and for each level.
+    """
+    import dataclasses
+
+    return {
+        **dataclasses.asdict(record),
+        "on_disk": record.on_disk,
+        "levels": [{**dataclasses.asdict(level), "on_disk": level.on_disk}
+                   for level in record.levels],
+    }
+
+
+def level_timeline(records: list[Any], level: int) -> list[dict[str, Any]]:
+    """One level's part of a record, as `~data_helpers.plotting.plot_stream_timeline` takes it."""
+    return [{"frame": r.frame, "shape": r.levels[level].shape,
+             "buffered": r.levels[level].buffered,
+             "chunk_files": r.levels[level].chunk_files} for r in records]
+
+
 def write_stream(dest: Path) -> Path:
     """Write the record of a stream as JSON (``stream.json``) into `dest`; its path.
 
     The record is `~data_helpers.writer.record_stream`'s, one entry per frame, its fields
-    those of `~data_helpers.writer.StreamRecord`; the still picture beside it
-    (``stream.png``) is `~data_helpers.plotting.plot_stream_timeline` of the same record.
+    those of `~data_helpers.writer.StreamRecord` (every level's in ``levels``), with each
+    level's frame shape, chunk shape and frames per chunk; the still picture beside it
+    (``stream.png``) is `~data_helpers.plotting.plot_stream_timeline` of each level.
     """
-    import dataclasses
     import json
     import tempfile
 
@@ -132,19 +219,31 @@ def write_stream(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         records = record(Path(tmp) / "stream.zarr")
-        level = zarr.open_array(Path(tmp) / "stream.zarr" / "0", mode="r")
-        frames_per_chunk, frame_shape = level.chunks[0], level.shape[2:]
+        group = zarr.open_group(Path(tmp) / "stream.zarr", mode="r")
+        levels = [{"level": k, "frame_shape": list(group[str(k)].shape[2:]),
+                   "chunk_shape": list(group[str(k)].chunks),
+                   "frames_per_chunk": group[str(k)].chunks[0]}
+                  for k in range(len(records[0].levels))]
     document = {
         "made_by": "data_helpers.writer.record_stream",
-        "frame_shape": list(frame_shape),
-        "frames_per_chunk": frames_per_chunk,
-        "records": [{**dataclasses.asdict(r), "on_disk": r.on_disk} for r in records],
+        "frame_shape": levels[0]["frame_shape"],
+        "frames_per_chunk": levels[0]["frames_per_chunk"],
+        "levels": levels,
+        "records": [record_document(r) for r in records],
     }
     path = dest / STREAM["name"]
     path.write_text(json.dumps(document))
-    ax = plot_stream_timeline(records)
-    ax.figure.savefig(dest / "stream.png", dpi=100)
-    plt.close(ax.figure)
+    fig, axes = plt.subplots(len(levels), 1, figsize=(8.0, 2.6 * len(levels)),
+                             sharex=True, layout="constrained", squeeze=False)
+    for k, ax in enumerate(axes[:, 0]):
+        height, width = levels[k]["frame_shape"]
+        plot_stream_timeline(level_timeline(records, k), ax=ax,
+                             title=f"level {k}: {height} x {width} pixels, "
+                             f"{levels[k]['frames_per_chunk']} frames per chunk")
+        if k < len(levels) - 1:
+            ax.set_xlabel("")
+    fig.savefig(dest / "stream.png", dpi=100)
+    plt.close(fig)
     return path
 
 
@@ -155,7 +254,9 @@ class viewer_node(nodes.General, nodes.Element):  # lower case, as docutils name
 class ViewerDirective(SphinxDirective):
     """``{viewer}``: the multiscale viewer, reading the slide's pyramid.
 
-    Options: ``:source:`` (``slide``, the default) and ``:caption:`` (text under it).
+    Options: ``:source:`` (``slide``, the default; ``plane``, the volume's plane with a
+    switch between downsampling methods; ``stream``, the stream replay) and ``:caption:``
+    (text under it).
     """
 
     has_content = False
@@ -182,10 +283,14 @@ _NOTES = {
               "JavaScript is off, so this is a still picture of the slide. With JavaScript "
               "on, this is a viewer: pan and zoom, and watch it read the pyramid chunk by "
               "chunk."),
+    "plane": ("A plane of the sample volume, a still picture",
+              "JavaScript is off, so this is a still picture of the plane. With JavaScript "
+              "on, this is a viewer: pan and zoom, switch between pyramids made with "
+              "different downsampling methods, and watch it read them chunk by chunk."),
     "stream": ("The stream's record, a still picture",
                "JavaScript is off, so this is a still picture of the record. With "
-               "JavaScript on, this replays the stream frame by frame: frames filling a "
-               "chunk in memory, then the chunk flushed to disk."),
+               "JavaScript on, this replays the stream frame by frame: at every level, "
+               "frames filling a chunk in memory, then the chunk flushed to disk."),
 }
 
 
@@ -196,8 +301,16 @@ def _visit_viewer(translator: Any, node: viewer_node) -> None:
     caption = html.escape(node["caption"])
     alt, note = _NOTES[source]
     mode = "stream" if source == "stream" else "image"
+    extra = ""
+    if source == "plane":
+        variants = {method: f"{root}/{DATA}/{plane_name(method)}"
+                    for method in PLANE["methods"]}
+        low, high = PLANE["window"]
+        extra = (f' data-what="plane" data-window="{low} {high}"'
+                 f' data-variants="{html.escape(json.dumps(variants))}"')
     translator.body.append(
-        f'<div class="dh-viewer" data-mode="{mode}" data-source="{html.escape(data)}">\n'
+        f'<div class="dh-viewer" data-mode="{mode}" data-source="{html.escape(data)}"'
+        f'{extra}>\n'
         f'<noscript><figure class="dh-viewer-still">'
         f'<img src="{html.escape(still)}" alt="{alt}">'
         f'<figcaption>{note}</figcaption></figure></noscript>\n'
@@ -240,6 +353,7 @@ def _write_data(app: Sphinx, exception: BaseException | None) -> None:
         return
     # build_pyramid replaces the store of an earlier build (overwrite=True), atomically.
     write_slide(Path(app.outdir) / DATA)
+    write_plane(Path(app.outdir) / DATA)
     write_stream(Path(app.outdir) / DATA)
 
 

@@ -71,6 +71,7 @@ __all__ = [
     "AXES",
     "PIXEL_TYPES",
     "ChunkingProperties",
+    "LevelRecord",
     "StorageProperties",
     "StreamRecord",
     "StreamStats",
@@ -951,6 +952,45 @@ _METADATA_FILES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup"})
 
 
 @dataclass(frozen=True)
+class LevelRecord:
+    """What one level of a stream held on disk and in memory just after a frame was appended.
+
+    Parameters
+    ----------
+    level
+        The level (0 for full resolution).
+    shape
+        The level's shape ``(t, c, y, x)`` as its metadata document on disk says then.
+    chunk_files
+        The level's chunk files on disk then (shard files, with sharding).
+    buffered
+        The level's frames held in the writer's memory then, waiting for their
+        time-chunk to fill (at level 0: not written yet; at a coarser level: averaged
+        from the level above, not written yet).
+    unpaired
+        The level's frames kept in memory until their partner arrives, to be averaged
+        with it into a frame of the next level (0 or 1; always 0 at the last level).
+
+    Examples
+    --------
+    >>> LevelRecord(level=1, shape=(4, 1, 27, 48), chunk_files=4, buffered=2,
+    ...             unpaired=0).on_disk
+    4
+    """
+
+    level: int
+    shape: tuple[int, ...]
+    chunk_files: int
+    buffered: int
+    unpaired: int = 0
+
+    @property
+    def on_disk(self) -> int:
+        """The number of this level's frames on disk (the time extent of its shape)."""
+        return self.shape[0]
+
+
+@dataclass(frozen=True)
 class StreamRecord:
     """What the disk and the writer's memory held just after one frame was appended.
 
@@ -964,6 +1004,9 @@ class StreamRecord:
         Level 0's chunk files on disk then (shard files, with sharding).
     buffered
         Frames held in the writer's memory then, not written yet.
+    levels
+        The same for every level of the stream, one `LevelRecord` per level, level 0
+        first (whose fields repeat those above); a multiscale stream has several.
 
     Examples
     --------
@@ -976,6 +1019,7 @@ class StreamRecord:
     shape: tuple[int, ...]
     chunk_files: int
     buffered: int
+    levels: tuple[LevelRecord, ...] = ()
 
     @property
     def on_disk(self) -> int:
@@ -995,12 +1039,13 @@ def record_stream(
     """Stream like `stream_to_zarr`, and record after each frame what the disk holds.
 
     After each frame is appended, the recorder waits until the chunk being written (if
-    one was handed to the disk) is on disk, then reads level 0's metadata document from
-    the disk and counts its chunk files: each `StreamRecord` is what a process killed
-    at that moment would leave, plus the frames it would lose from memory. Waiting
-    makes the records the same on every run; in a real acquisition the write overlaps
-    the next frames, and a kill during it loses that chunk too. The writer is closed at
-    the end, so the store ends with every frame.
+    one was handed to the disk) is on disk, then reads each level's metadata document
+    from the disk and counts its chunk files: each `StreamRecord` is what a process
+    killed at that moment would leave, plus the frames it would lose from memory, for
+    level 0 and (in `StreamRecord.levels`) for every level of a multiscale stream.
+    Waiting makes the records the same on every run; in a real acquisition the write
+    overlaps the next frames, and a kill during it loses that chunk too. The writer is
+    closed at the end, so the store ends with every frame.
 
     Parameters
     ----------
@@ -1028,6 +1073,17 @@ def record_stream(
     ...                                                       chunking=chunking), 5)
     >>> [(r.frame, r.on_disk, r.buffered, r.chunk_files) for r in records]
     [(0, 0, 1, 0), (1, 0, 2, 0), (2, 3, 0, 1), (3, 3, 1, 1), (4, 3, 2, 1)]
+
+    A multiscale stream: each level fills and flushes its own time-chunks, a coarser
+    level getting one frame for each pair of frames of the level above it written.
+
+    >>> chunking = ChunkingProperties(48, 27, max_bytes_per_chunk=2 * 48 * 27,
+    ...                               min_bytes_per_chunk=1)      # 2 frames per chunk
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     records = record_stream(camera, StorageProperties(
+    ...         f"{tmp}/b.zarr", chunking=chunking, enable_multiscale=True), 4)
+    >>> [[(k.on_disk, k.buffered) for k in r.levels] for r in records]
+    [[(0, 1), (0, 0)], [(2, 0), (0, 1)], [(2, 1), (0, 1)], [(4, 0), (2, 0)]]
     """
     count = as_int("max_frame_count", max_frame_count, minimum=0)
     if not hasattr(camera, "frames"):
@@ -1035,16 +1091,26 @@ def record_stream(
     frame_shape, dtype = _camera_format(camera)
     records: list[StreamRecord] = []
     with ZarrStreamWriter(storage, frame_shape=frame_shape, dtype=dtype) as writer:
-        level = writer.path / "0"
+        folders = [writer.path / str(k) for k in range(writer.levels)]
         for frame in camera.frames(count):
             writer.append(frame)
             writer._wait_for_worker()  # the chunk handed to the disk, if any, is written
-            on_disk = zarr.open_array(zarr.storage.LocalStore(level, read_only=True),
-                                      mode="r")  # the metadata document, read anew
+            levels = []
+            for k, (folder, buffer) in enumerate(zip(folders, writer._buffers, strict=True)):
+                on_disk = zarr.open_array(zarr.storage.LocalStore(folder, read_only=True),
+                                          mode="r")  # the metadata document, read anew
+                levels.append(LevelRecord(
+                    level=k,
+                    shape=tuple(int(n) for n in on_disk.shape),
+                    chunk_files=_chunk_files(folder),
+                    buffered=buffer.count,
+                    unpaired=int(buffer.pending is not None),
+                ))
             records.append(StreamRecord(
                 frame=writer.frames_appended - 1,
-                shape=tuple(int(n) for n in on_disk.shape),
-                chunk_files=_chunk_files(level),
-                buffered=writer._buffers[0].count,
+                shape=levels[0].shape,
+                chunk_files=levels[0].chunk_files,
+                buffered=levels[0].buffered,
+                levels=tuple(levels),
             ))
     return records

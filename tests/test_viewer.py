@@ -1,4 +1,4 @@
-"""The multiscale viewer of book/multiscale.md works in a browser, and reads what it says.
+"""The multiscale viewers of book/multiscale.md and book/pyramids.md work in a browser.
 
 The built site (the session's book build, or ``DATA_HELPERS_SITE_HTML``, as in
 test_site.py) is served by `data_helpers.serve.serve_directory`, whose request log is
@@ -15,7 +15,11 @@ pointers. The checks:
 - the viewer's level rule (``levelFor`` in viewer.js) and
   `data_helpers.multiscale.MultiscaleImage.level_for` give the same level for the same
   shapes, so they cannot drift apart;
-- without JavaScript the page shows a still picture and a note;
+- the viewer of a plane of the sample volume (book/pyramids.md) does the same, and its
+  switch between pyramids made with different methods reads the other pyramid's
+  metadata and only the chunks of the view, and shows that pyramid;
+- the stream replay (book/streaming.md) shows record_stream's record, every level of it;
+- without JavaScript the pages show a still picture and a note;
 - no console error, no failed request, nothing from outside the site.
 
 Screenshots go to ``_build/screenshots/viewer/`` (git-ignored), and the three views of the
@@ -33,22 +37,25 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 
-from _ext.viewer import DATA, SLIDE, STREAM, record
+from _ext.viewer import DATA, PLANE, SLIDE, STREAM, plane_name, record
 from data_helpers.multiscale import MultiscaleImage
 from data_helpers.serve import serve_directory
 
 from .test_site import CHROMIUM_ARGS, SCREENSHOTS, TIMEOUT_MS, _chromium, _edition_html, _no_browser
 
 PAGE = "book/multiscale.html"
+PLANE_PAGE = "book/pyramids.html"
 STREAM_PAGE = "book/streaming.html"
 STORE = f"/{DATA}/{SLIDE['name']}/"
 SHOTS = SCREENSHOTS / "viewer"
 VIEWPORT = {"width": 1280, "height": 900}
-_CHUNK = re.compile(rf"^{re.escape(STORE)}(\d+)/c/(\d+)/(\d+)$")
+# A chunk of any image of the site's data: the image's folder, level, row, column.
+_CHUNK = re.compile(rf"^/{re.escape(DATA)}/([^/]+)/(\d+)/c/(\d+)/(\d+)$")
 
 
 # ---------------------------------------------------------------------------------------
@@ -96,6 +103,7 @@ class Tab:
 
     page: object
     server: object
+    stores: tuple[str, ...] = (SLIDE["name"],)  # the images whose requests count
     problems: list[str] = field(default_factory=list)
 
     def run(self, body: str):
@@ -110,18 +118,27 @@ class Tab:
     def settled(self) -> dict:
         return self.run("return await v.idle();")
 
-    def chunk_requests(self) -> list[tuple[int, int, int, int]]:
-        """(level, row, column, bytes) of every chunk the server answered so far."""
+    def chunk_requests(self, store: str | None = None) -> list[tuple[int, int, int, int]]:
+        """(level, row, column, bytes) of every chunk of `store` (default: of any of the
+        tab's stores) the server answered so far."""
         found = []
         for entry in self.server.requests:
-            if match := _CHUNK.match(entry.path):
+            if (match := _CHUNK.match(entry.path)) and match[1] in (
+                    self.stores if store is None else (store,)):
                 assert entry.status == 200, entry
-                found.append((*map(int, match.groups()), entry.bytes_sent))
+                found.append((*map(int, match.groups()[1:]), entry.bytes_sent))
         return found
 
-    def metadata_requests(self) -> list:
+    def chunk_paths(self) -> list[str]:
+        """The paths of the chunks of the tab's stores the server answered so far."""
+        return [entry.path for entry in self.server.requests
+                if (match := _CHUNK.match(entry.path)) and match[1] in self.stores]
+
+    def metadata_requests(self, store: str | None = None) -> list:
+        stores = self.stores if store is None else (store,)
         return [entry for entry in self.server.requests
-                if entry.path.startswith(STORE) and entry.path.endswith("zarr.json")]
+                if any(entry.path.startswith(f"/{DATA}/{name}/") for name in stores)
+                and entry.path.endswith("zarr.json")]
 
     def shot(self, name: str) -> Path:
         path = SHOTS / f"{name}.png"
@@ -131,12 +148,13 @@ class Tab:
 
 
 @contextlib.contextmanager
-def opened(browser, server, page_path: str) -> Iterator[Tab]:
+def opened(browser, server, page_path: str,
+           stores: tuple[str, ...] = (SLIDE["name"],)) -> Iterator[Tab]:
     """`page_path` opened in a fresh browser context (empty cache), its viewer ready."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    tab = Tab(page, server)
+    tab = Tab(page, server, stores)
     origin = server.url
 
     def route(route) -> None:
@@ -222,8 +240,8 @@ def assert_counts_match_the_server(tab: Tab, stats: dict) -> None:
     assert fetched["bytes"] == sum(r[3] for r in requests)
     assert fetched["metadata"] == len(tab.metadata_requests())
     assert fetched["metadataBytes"] == sum(r.bytes_sent for r in tab.metadata_requests())
-    assert sorted((r["level"], *r["index"]) for r in stats["requests"]) == sorted(
-        r[:3] for r in requests), "the viewer's list of chunks is not what the server sent"
+    assert sorted(urlsplit(r["url"]).path for r in stats["requests"]) == sorted(
+        tab.chunk_paths()), "the viewer's list of chunks is not what the server sent"
     rows = panel(tab)
     assert int(rows["fetched"]["chunks"]) == len(requests)
     assert int(rows["fetched"]["bytes"]) == sum(r[3] for r in requests)
@@ -443,11 +461,12 @@ def test_mouse_keyboard_and_touch_move_the_view(tab: Tab):
     assert_counts_match_the_server(tab, stats)
 
 
-def test_without_javascript_the_page_shows_a_still_picture(browser, server):
+@pytest.mark.parametrize("page_path", [PAGE, PLANE_PAGE, STREAM_PAGE])
+def test_without_javascript_the_page_shows_a_still_picture(browser, server, page_path):
     context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
     try:
         page = context.new_page()
-        page.goto(f"{server.url}/{PAGE}", wait_until="load")
+        page.goto(f"{server.url}/{page_path}", wait_until="load")
         still = page.locator(".dh-viewer .dh-viewer-still img")
         assert still.count() == 1
         assert page.evaluate("""() => { const i = document.querySelector(
@@ -456,20 +475,33 @@ def test_without_javascript_the_page_shows_a_still_picture(browser, server):
         assert page.locator(".dh-viewer canvas").count() == 0
         page.locator(".dh-viewer").scroll_into_view_if_needed()
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "javascript-off.png"))
+        page.screenshot(path=str(SHOTS / f"javascript-off-{Path(page_path).stem}.png"))
     finally:
         context.close()
+
+
+def _as_json(record) -> dict:
+    """A StreamRecord as stream.json should hold it: its fields and its on_disk, per level."""
+    return {
+        **dataclasses.asdict(record), "shape": list(record.shape), "on_disk": record.on_disk,
+        "levels": [{**dataclasses.asdict(level), "shape": list(level.shape),
+                    "on_disk": level.on_disk} for level in record.levels],
+    }
 
 
 def test_stream_replay_shows_the_record(browser, server, html: Path, tmp_path: Path):
     """The streaming chapter's replay shows record_stream's record, frame by frame."""
     records = record(tmp_path / "stream.zarr")  # the same stream again: records repeat
     document = json.loads((html / DATA / STREAM["name"]).read_text())
-    assert document["records"] == [
-        {**dataclasses.asdict(r), "shape": list(r.shape), "on_disk": r.on_disk}
-        for r in records
-    ], "stream.json is not record_stream's record of the replayed stream"
-    assert len({r.chunk_files for r in records}) > 2, "the record should show flushes"
+    assert document["records"] == [_as_json(r) for r in records], (
+        "stream.json is not record_stream's record of the replayed stream")
+    levels = len(records[0].levels)
+    assert levels == 3, "the replayed stream should be multiscale"
+    assert [level["frame_shape"] for level in document["levels"]] == [
+        list(r.shape[2:]) for r in records[-1].levels]
+    for k in range(levels):
+        assert len({r.levels[k].chunk_files for r in records}) > 1, (
+            f"the record should show level {k} flushing")
     with opened(browser, server, STREAM_PAGE) as tab:
         assert tab.first["frames"] == len(records)
         for i, r in enumerate(records):
@@ -477,11 +509,20 @@ def test_stream_replay_shows_the_record(browser, server, html: Path, tmp_path: P
             assert (stats["frame"], stats["onDisk"], stats["chunkFiles"], stats["buffered"]) == (
                 r.frame, r.on_disk, r.chunk_files, r.buffered)
             assert stats["lost"] == r.frame + 1 - r.on_disk
+            assert [(k["onDisk"], k["chunkFiles"], k["buffered"], k["unpaired"])
+                    for k in stats["levels"]] == [
+                (k.on_disk, k.chunk_files, k.buffered, k.unpaired) for k in r.levels]
             rows = panel(tab)
             assert int(rows["disk"]["value"]) == r.on_disk
             assert int(rows["memory"]["value"]) == r.buffered
             assert f"{r.on_disk} frames in {r.chunk_files} chunk files" in rows["disk"]["text"]
-            if i == len(records) // 2:
+            for k in r.levels:
+                row = rows[f"level{k.level}"]
+                assert (int(row["disk"]), int(row["files"]), int(row["memory"]),
+                        int(row["unpaired"])) == (k.on_disk, k.chunk_files, k.buffered,
+                                                  k.unpaired)
+                assert row["text"].startswith(f"{k.on_disk} frame"), row
+            if i == 15:  # level 2's first flush
                 pixels = canvas_pixels(tab)
                 assert pixels.std() > 5, "the replay's canvas is blank"
                 tab.shot("stream-replay")
@@ -495,3 +536,153 @@ def test_stream_replay_shows_the_record(browser, server, html: Path, tmp_path: P
         tab.page.get_by_role("button", name="Pause").click()
         requests = [r.path for r in server.requests if r.path.startswith(f"/{DATA}/")]
         assert requests == [f"/{DATA}/{STREAM['name']}"], requests
+
+
+# ---------------------------------------------------------------------------------------
+# The viewer of a plane of the volume, and its switch between downsampling methods
+
+PLANE_STORES = tuple(plane_name(method) for method in PLANE["methods"])
+
+
+@pytest.fixture(scope="module")
+def planes(html: Path) -> dict[str, MultiscaleImage]:
+    """The plane's pyramids, one per method, as the package opens them from the site."""
+    return {method: MultiscaleImage.open(html / DATA / plane_name(method))
+            for method in PLANE["methods"]}
+
+
+@pytest.fixture
+def plane_tab(browser, server) -> Iterator[Tab]:
+    """The pyramids chapter, its viewer of the plane ready."""
+    with opened(browser, server, PLANE_PAGE, PLANE_STORES) as tab:
+        yield tab
+
+
+def windowed(pixels: np.ndarray) -> np.ndarray:
+    """Pixel values as the viewer draws them: the window's low end black, high end white."""
+    low, high = PLANE["window"]
+    return np.clip((pixels.astype(float) - low) * 255 / (high - low), 0, 255)
+
+
+def test_plane_pyramids_are_the_plane_downsampled(planes):
+    from data_helpers.downsample import downsample
+    from data_helpers.sample_data import load_sample
+
+    plane = load_sample("volume", shape=PLANE["volume_shape"])[PLANE["z"]]
+    for method, image in planes.items():
+        assert image.shapes[0] == plane.shape and image.levels == PLANE["max_levels"]
+        assert np.array_equal(image.level(0)[:], plane)
+        assert np.array_equal(image.level(1)[:], downsample(plane, 2, method))
+        assert image.level(0).chunks == PLANE["chunks"]
+    # The window shows the plane: under one pixel in a hundred outside it.
+    low, high = PLANE["window"]
+    assert np.mean((plane < low) | (plane > high)) < 0.01
+
+
+def test_plane_first_view_reads_only_the_smallest_level(plane_tab: Tab, planes):
+    image = planes["mean"]
+    stats = plane_tab.first
+    assert stats["variant"] == "mean" and stats["variants"] == list(PLANE["methods"])
+    assert stats["shapes"] == [list(shape) for shape in image.shapes]
+    y0, y1, x0, x1 = stats["region"]
+    assert y0 <= 0 and x0 <= 0 and y1 >= image.shapes[0][0] and x1 >= image.shapes[0][1]
+    assert stats["level"] == level_for(image, stats["maxShape"]) == image.levels - 1, stats
+    expected = chunks_overlapping(image.shapes[-1], image.level(-1).chunks,
+                                  [0, image.shapes[-1][0], 0, image.shapes[-1][1]])
+    assert plane_tab.chunk_requests(PLANE_STORES[1]) == []
+    assert plane_tab.chunk_requests(PLANE_STORES[2]) == []
+    requests = plane_tab.chunk_requests(PLANE_STORES[0])
+    assert {r[0] for r in requests} == {image.levels - 1}, requests
+    assert {r[1:3] for r in requests} == expected and len(requests) == len(expected)
+    assert_counts_match_the_server(plane_tab, stats)
+    assert canvas_pixels(plane_tab).std() > 5, "the canvas is blank"
+    plane_tab.shot("plane-first-view")
+
+
+def test_plane_full_resolution_then_another_method(plane_tab: Tab, planes):
+    image = planes["mean"]
+    stats = plane_tab.run("return await v.setView({x: 600.5, y: 420.25, zoom: 1 / v.dpr});")
+    assert stats["level"] == 0 == level_for(image, stats["maxShape"])
+    expected = chunks_overlapping(image.shapes[0], image.level(0).chunks, stats["region"])
+    mean_zero = [r for r in plane_tab.chunk_requests(PLANE_STORES[0]) if r[0] == 0]
+    assert {r[1:3] for r in mean_zero} == expected and len(mean_zero) == len(expected)
+    assert len(expected) < math.prod(-(-n // c) for n, c in zip(
+        image.shapes[0], image.level(0).chunks, strict=True))
+    assert_counts_match_the_server(plane_tab, stats)
+
+    # Switch by the radio button: the other pyramid's metadata, then the view's chunks.
+    metadata_before = len(plane_tab.metadata_requests())
+    view = stats["view"]
+    plane_tab.page.locator(".dh-viewer").get_by_label("nearest", exact=True).check()
+    plane_tab.page.wait_for_function(
+        "() => document.querySelector('.dh-viewer').viewer.variant === 'nearest'")
+    stats = plane_tab.settled()
+    assert stats["variant"] == "nearest" and stats["view"] == view
+    assert len(plane_tab.metadata_requests(PLANE_STORES[1])) == 1 + planes["nearest"].levels
+    assert len(plane_tab.metadata_requests()) == metadata_before + 1 + planes["nearest"].levels
+    nearest = plane_tab.chunk_requests(PLANE_STORES[1])
+    assert {r[0] for r in nearest} == {0} and {r[1:3] for r in nearest} == expected
+    assert panel(plane_tab)["variant"]["variant"] == "nearest"
+    assert_counts_match_the_server(plane_tab, stats)
+
+    # Back to mean: nothing fetched again (each pyramid's chunks are kept).
+    before = len(plane_tab.chunk_paths())
+    stats = plane_tab.run("return await v.setVariant('mean');")
+    assert len(plane_tab.chunk_paths()) == before and stats["variant"] == "mean"
+    assert_counts_match_the_server(plane_tab, stats)
+
+
+def test_plane_canvas_shows_each_pyramid(plane_tab: Tab, planes):
+    # Full resolution, one device pixel per pixel: the canvas is level 0 in the window.
+    stats = plane_tab.run("""v.showGrid = false; return await v.setView({
+        x: 512 + (v.canvas.width % 2) / 2, y: 512 + (v.canvas.height % 2) / 2,
+        zoom: 1 / v.dpr});""")
+    y0, y1, x0, x1 = (round(edge) for edge in stats["region"])
+    plane_tab.run("v.requestDraw(); return await v.idle();")
+    expected = windowed(planes["mean"].level(0)[max(y0, 0):y1, max(x0, 0):x1])
+    pixels = canvas_pixels(plane_tab)[max(0, -y0):, max(0, -x0):][:expected.shape[0],
+                                                                   :expected.shape[1]]
+    assert np.abs(pixels - expected).max() <= 1
+    # The whole plane: max's pyramid is brighter than mean's, nearest's as noisy as level 0.
+    means = {}
+    for method in PLANE["methods"]:
+        plane_tab.run(f"await v.setVariant('{method}'); await v.home(); v.requestDraw();"
+                      "return await v.idle();")
+        means[method] = canvas_pixels(plane_tab).astype(float).mean()
+        plane_tab.shot(f"plane-whole-{method}")
+    assert means["max"] > means["mean"] + 5, means
+
+
+def test_plane_three_views_against_a_viewer_without_pyramid(plane_tab: Tab, planes):
+    """The plane's whole view, a tenfold zoom and full resolution: chunks and bytes."""
+    image = planes["mean"]
+    views = {}
+    for name, call in [("whole plane", None), ("10x zoom", "v.zoomBy10()"),
+                       ("full resolution", "v.fullResolution()")]:
+        before = len(plane_tab.chunk_requests())
+        stats = plane_tab.first if call is None else plane_tab.run(f"return await {call};")
+        new = plane_tab.chunk_requests()[0 if call is None else before:]
+        level = stats["level"]
+        assert level == level_for(image, stats["maxShape"])
+        expected = chunks_overlapping(image.shapes[level], image.level(level).chunks,
+                                      to_level(image, level, stats["region"]))
+        assert {r[1:3] for r in new} <= expected and {r[0] for r in new} <= {level}
+        zero = chunks_overlapping(image.shapes[0], image.level(0).chunks, stats["region"])
+        chunk_bytes = math.prod(image.level(0).chunks) * image.level(0).dtype.itemsize
+        views[name] = {
+            "level": level, "zoom": stats["view"]["zoom"], "canvas": stats["canvas"],
+            "chunks_in_view": stats["inView"]["count"], "bytes_in_view": stats["inView"]["bytes"],
+            "new_chunks": len(new), "new_bytes": sum(r[3] for r in new),
+            "no_pyramid_chunks": len(zero), "no_pyramid_bytes": len(zero) * chunk_bytes,
+        }
+        assert stats["inView"]["count"] == len(expected)
+        assert stats["noPyramid"]["bytes"] == len(zero) * chunk_bytes
+        assert_counts_match_the_server(plane_tab, stats)
+    assert views["whole plane"]["no_pyramid_bytes"] > 10 * views["whole plane"]["bytes_in_view"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "plane-views.json").write_text(json.dumps(views, indent=2))
+    print()
+    for name, v in views.items():
+        print(f"{name:>16}: level {v['level']}, {v['chunks_in_view']} chunks in view, "
+              f"{v['bytes_in_view']} bytes ({v['new_chunks']} new, {v['new_bytes']} bytes); "
+              f"without a pyramid {v['no_pyramid_chunks']} chunks, {v['no_pyramid_bytes']} bytes")

@@ -900,6 +900,37 @@ def test_record_stream_sees_the_shape_and_files_grow_chunk_by_chunk(
     assert zarr.open_group(storage.filename, mode="r")["0"].shape[0] == 10
 
 
+def test_record_stream_records_every_level_of_a_multiscale_stream(tmp_path: Path) -> None:
+    from data_helpers.writer import LevelRecord, record_stream
+
+    # 128 x 64 frames in 32 x 16 tiles (512 bytes) at every level, 4 frames per chunk:
+    # levels of 128 x 64 (16 tiles), 64 x 32 (4) and 32 x 16 (1).
+    storage = small_storage(tmp_path / "m.zarr", chunking=small_chunks(4 * 512, (32, 16)),
+                            enable_multiscale=True)
+    records = record_stream(SimulatedCamera(shape=(128, 64)), storage, 24)
+    tiles = [16, 4, 1]
+    for r in records:
+        assert [k.level for k in r.levels] == [0, 1, 2]
+        assert all(isinstance(k, LevelRecord) for k in r.levels)
+        # Level 0's own fields are its LevelRecord's.
+        assert (r.shape, r.chunk_files, r.buffered) == (
+            r.levels[0].shape, r.levels[0].chunk_files, r.levels[0].buffered)
+        # A level receives a frame per pair of frames the level above has handed on:
+        # level 0 hands on a chunk when it is written, the others each pair at once.
+        received = [r.frame + 1, (r.frame + 1) // 4 * 4 // 2]
+        received.append(received[1] // 2)
+        for k, level in enumerate(r.levels):
+            assert level.on_disk == received[k] // 4 * 4, (r.frame, k, level)
+            assert level.buffered == received[k] % 4, (r.frame, k, level)
+            assert level.chunk_files == level.on_disk // 4 * tiles[k]
+            assert level.shape[1:] == (1, 64 >> k, 128 >> k)
+        assert [k.unpaired for k in r.levels] == [0, received[1] % 2, 0]
+    # Each level flushes, on its own schedule: level 2 once, after 16 frames.
+    assert [[k.on_disk for k in records[i].levels] for i in (3, 7, 15, 23)] == [
+        [4, 0, 0], [8, 4, 0], [16, 8, 4], [24, 12, 4]]
+    assert zarr.open_group(storage.filename, mode="r")["2"].shape[0] == 6
+
+
 def test_record_stream_checks_its_arguments(tmp_path: Path) -> None:
     from data_helpers.writer import record_stream
 

@@ -8,6 +8,10 @@
 //
 // Each element <div class="dh-viewer" data-source="URL of the image"> becomes a viewer;
 // `element.viewer` (and window.dataHelpersViewers) is its API: setView, stats, idle...
+// Optional attributes: data-window="low high" (the pixel values drawn black and white;
+// by default the range of the data type), data-what="plane" (what the image is called on
+// the buttons) and data-variants='{"mean": URL, "nearest": URL}': images of the same
+// shapes (pyramids made with different downsampling methods) the reader switches between.
 //
 // The level rule is that of data_helpers.multiscale.MultiscaleImage.level_for: the
 // largest level (most pixels; the lowest index on a tie) whose shape fits in the limit on
@@ -129,8 +133,20 @@ function arrayLevel(path, meta, dataset, url) {
 export class Viewer {
   constructor(element) {
     this.element = element;
-    this.url = new URL(element.dataset.source.replace(/\/?$/, "/"), document.baseURI).href;
-    this.cache = new Map(); // "level/iy/ix" -> {canvas, bytes, arrived}
+    const folder = (url) => new URL(url.replace(/\/?$/, "/"), document.baseURI).href;
+    this.url = folder(element.dataset.source);
+    this.variants = element.dataset.variants ? JSON.parse(element.dataset.variants) : null;
+    if (this.variants) {
+      for (const name of Object.keys(this.variants)) this.variants[name] = folder(this.variants[name]);
+    }
+    // The variant shown ("" without variants): the one whose URL is data-source.
+    this.variant = this.variants
+      ? Object.keys(this.variants).find((name) => this.variants[name] === this.url) ?? ""
+      : "";
+    this.stores = {}; // variant -> {url, levels}, once its metadata is read
+    this.window = element.dataset.window ? element.dataset.window.trim().split(/\s+/).map(Number) : null;
+    this.what = element.dataset.what || "slide";
+    this.cache = new Map(); // "variant/level/iy/ix" -> {canvas, arrived}
     this.inFlight = new Map(); // key -> the request's promise
     this.queue = []; // keys to fetch, nearest to the centre first
     this.fetched = { chunks: 0, bytes: 0, metadata: 0, metadataBytes: 0, byLevel: [] };
@@ -167,13 +183,29 @@ export class Viewer {
       this.requestDraw();
     });
     this.toolbar = e("div", { className: "dh-viewer-toolbar" },
-      button("Whole slide", () => this.home()),
+      button(`Whole ${this.what}`, () => this.home()),
       button("Zoom 10x", () => this.zoomBy10()),
       button("Full resolution", () => this.fullResolution()),
       e("label", {}, grid, " chunk grid"));
+    if (this.variants) {
+      // One radio button per variant: the pyramid the viewer reads.
+      const group = e("span", { className: "dh-viewer-variants", role: "radiogroup",
+        ariaLabel: "Downsampling method of the pyramid" }, "Downsampled with:");
+      const name = `dh-variant-${Math.random().toString(36).slice(2)}`;
+      this.variantInputs = {};
+      for (const variant of Object.keys(this.variants)) {
+        const input = e("input", { type: "radio", name, value: variant,
+          checked: variant === this.variant });
+        input.addEventListener("change", () => input.checked && this.setVariant(variant));
+        this.variantInputs[variant] = input;
+        group.append(e("label", {}, input, ` ${variant}`));
+      }
+      this.toolbar.append(group);
+    }
     this.panel = e("dl", { className: "dh-viewer-panel" });
     this.rows = {};
     for (const [key, label] of [
+      ...(this.variants ? [["variant", "Pyramid"]] : []),
       ["level", "Level in use"],
       ["view", "Chunks in this view"],
       ["nopyramid", "Without a pyramid"],
@@ -186,7 +218,7 @@ export class Viewer {
     const help = e("p", {
       className: "dh-viewer-help",
       textContent: "Drag to pan (one finger on a touch screen), wheel or pinch to zoom; "
-        + "on the canvas, arrow keys pan, + and - zoom, 0 shows the whole slide. New "
+        + `on the canvas, arrow keys pan, + and - zoom, 0 shows the whole ${this.what}. New `
         + "chunks flash yellow as they arrive; outlined ones are on their way.",
     });
     this.stage = e("div", { className: "dh-viewer-stage" }, this.canvas);
@@ -207,29 +239,67 @@ export class Viewer {
     return JSON.parse(new TextDecoder().decode(bytes));
   }
 
+  /** Read an image's metadata (the group's, then each level's): its levels. */
+  async openStore(url) {
+    const group = await this.fetchJSON(`${url}zarr.json`);
+    const multiscales = group.attributes?.ome?.multiscales;
+    if (!multiscales) throw new Error(`${url}zarr.json has no OME-Zarr 0.5 multiscales`);
+    const [multiscale] = multiscales;
+    if (multiscale.axes.length !== 2) {
+      throw new Error(`the viewer shows 2D images; this one has axes ${multiscale.axes.map((a) => a.name)}`);
+    }
+    const levels = await Promise.all(multiscale.datasets.map(async (dataset) => {
+      const meta = await this.fetchJSON(`${url}${dataset.path}/zarr.json`);
+      return arrayLevel(dataset.path, meta, dataset, url);
+    }));
+    // Level edges -> level 0 edges, through the physical coordinates of the metadata:
+    // pixel i of a level spans [t + (i - 0.5) s, t + (i + 0.5) s).
+    const [zero] = levels;
+    for (const level of levels) {
+      level.a = level.scale.map((s, axis) => zero.scale[axis] / s);
+      level.b = level.scale.map((s, axis) => (zero.translation[axis] - level.translation[axis]) / s
+        + 0.5 - 0.5 * level.a[axis]);
+    }
+    const store = { url, levels };
+    this.stores[this.variantOf(url)] = store;
+    return store;
+  }
+
+  variantOf(url) {
+    if (!this.variants) return "";
+    return Object.keys(this.variants).find((name) => this.variants[name] === url) ?? "";
+  }
+
+  /**
+   * Read another of the data-variants images (same shapes) from now on, keeping the view;
+   * its chunks are fetched as the view needs them, and kept apart. Resolves when drawn.
+   */
+  async setVariant(name) {
+    if (!this.variants || !(name in this.variants)) {
+      throw new Error(`no variant ${name}; the variants are ${Object.keys(this.variants || {})}`);
+    }
+    try {
+      const store = this.stores[name] || await this.openStore(this.variants[name]);
+      const shapes = store.levels.map((level) => level.shape);
+      if (JSON.stringify(shapes) !== JSON.stringify(this.shapes)) {
+        throw new Error(`${store.url} has levels ${JSON.stringify(shapes)}, not ${JSON.stringify(this.shapes)}`);
+      }
+      this.variant = name;
+      this.url = store.url;
+      this.levels = store.levels;
+      if (this.variantInputs) this.variantInputs[name].checked = true;
+      this.update();
+    } catch (error) {
+      this.fail(error);
+    }
+    return this.idle();
+  }
+
   async start() {
     try {
-      const group = await this.fetchJSON(`${this.url}zarr.json`);
-      const multiscales = group.attributes?.ome?.multiscales;
-      if (!multiscales) throw new Error(`${this.url}zarr.json has no OME-Zarr 0.5 multiscales`);
-      const [multiscale] = multiscales;
-      if (multiscale.axes.length !== 2) {
-        throw new Error(`the viewer shows 2D images; this one has axes ${multiscale.axes.map((a) => a.name)}`);
-      }
-      this.levels = await Promise.all(multiscale.datasets.map(async (dataset) => {
-        const meta = await this.fetchJSON(`${this.url}${dataset.path}/zarr.json`);
-        return arrayLevel(dataset.path, meta, dataset, this.url);
-      }));
+      ({ levels: this.levels } = await this.openStore(this.url));
       this.fetched.byLevel = this.levels.map(() => 0);
       this.shapes = this.levels.map((level) => level.shape);
-      // Level edges -> level 0 edges, through the physical coordinates of the metadata:
-      // pixel i of a level spans [t + (i - 0.5) s, t + (i + 0.5) s).
-      const [zero] = this.levels;
-      for (const level of this.levels) {
-        level.a = level.scale.map((s, axis) => zero.scale[axis] / s);
-        level.b = level.scale.map((s, axis) => (zero.translation[axis] - level.translation[axis]) / s
-          + 0.5 - 0.5 * level.a[axis]);
-      }
       this.resize();
       this.home();
       new ResizeObserver(() => this.resize()).observe(this.element);
@@ -353,7 +423,7 @@ export class Viewer {
     const cx = (x0 + x1) / 2 / chunks[1] - 0.5;
     const wanted = this.chunksInView(level)
       .sort((p, q) => Math.hypot(p[0] - cy, p[1] - cx) - Math.hypot(q[0] - cy, q[1] - cx))
-      .map(([iy, ix]) => `${level}/${iy}/${ix}`)
+      .map(([iy, ix]) => `${this.variant}/${level}/${iy}/${ix}`)
       .filter((key) => !this.cache.has(key) && !this.inFlight.has(key));
     // Chunks queued for an earlier view and out of this one are not fetched at all.
     this.queue = wanted;
@@ -370,15 +440,17 @@ export class Viewer {
   }
 
   async load(key) {
-    const [level, iy, ix] = key.split("/").map(Number);
-    const info = this.levels[level];
-    const url = `${this.url}${info.path}/${info.key([iy, ix])}`;
+    const [variant, ...index] = key.split("/");
+    const [level, iy, ix] = index.map(Number);
+    const store = this.stores[variant];
+    const info = store.levels[level];
+    const url = `${store.url}${info.path}/${info.key([iy, ix])}`;
     try {
       const body = await this.fetchBytes(url);
       this.fetched.chunks += 1;
       this.fetched.bytes += body.length;
       this.fetched.byLevel[level] += 1;
-      this.requests.push({ level, index: [iy, ix], url, bytes: body.length });
+      this.requests.push({ variant, level, index: [iy, ix], url, bytes: body.length });
       let bytes = body;
       if (info.gzip) {
         const stream = new Blob([body]).stream().pipeThrough(new DecompressionStream("gzip"));
@@ -395,7 +467,8 @@ export class Viewer {
   }
 
   toCanvas(info, bytes) {
-    const [Type, lo, hi] = DTYPES[info.dtype];
+    const [Type, typeLow, typeHigh] = DTYPES[info.dtype];
+    const [lo, hi] = this.window || [typeLow, typeHigh];
     const [h, w] = info.chunks;
     const values = new Type(bytes.buffer, bytes.byteOffset, h * w);
     const image = new ImageData(w, h);
@@ -466,7 +539,7 @@ export class Viewer {
     ctx.imageSmoothingEnabled = this.view.zoom * this.dpr < 2;
     for (let level = this.levels.length - 1; level >= current; level -= 1) {
       for (const [iy, ix] of this.chunksInView(level)) {
-        const chunk = this.cache.get(`${level}/${iy}/${ix}`);
+        const chunk = this.cache.get(`${this.variant}/${level}/${iy}/${ix}`);
         if (!chunk) continue;
         const r = this.screenRect(level, iy, ix);
         ctx.drawImage(chunk.canvas, 0, 0, r.sw, r.sh, r.x, r.y, r.w, r.h);
@@ -475,7 +548,7 @@ export class Viewer {
     let flashing = false;
     const line = Math.max(1, Math.round(this.dpr));
     for (const [iy, ix] of this.chunksInView(current)) {
-      const key = `${current}/${iy}/${ix}`;
+      const key = `${this.variant}/${current}/${iy}/${ix}`;
       const r = this.screenRect(current, iy, ix);
       const chunk = this.cache.get(key);
       if (chunk) {
@@ -516,6 +589,9 @@ export class Viewer {
     return {
       ready: true,
       url: this.url,
+      variant: this.variant,
+      variants: this.variants ? Object.keys(this.variants) : [],
+      window: this.window,
       levels: this.levels.length,
       shapes: this.shapes,
       chunks: this.levels.map((l) => l.chunks),
@@ -528,7 +604,7 @@ export class Viewer {
       inView: {
         chunks: inView,
         count: inView.length,
-        loaded: inView.filter(([iy, ix]) => this.cache.has(`${level}/${iy}/${ix}`)).length,
+        loaded: inView.filter(([iy, ix]) => this.cache.has(`${this.variant}/${level}/${iy}/${ix}`)).length,
         bytes: inView.length * this.chunkBytes(level),
       },
       noPyramid: { chunks: zero, count: zero.length, bytes: zero.length * this.chunkBytes(0) },
@@ -547,6 +623,10 @@ export class Viewer {
       this.rows[key].textContent = text;
       for (const [name, value] of Object.entries(values)) this.rows[key].dataset[name] = value;
     };
+    if (this.rows.variant) {
+      set("variant", `the pyramid made with downsample(..., method="${s.variant}")`,
+        { variant: s.variant });
+    }
     set("level", `level ${s.level} of ${s.levels - 1}: ${h} x ${w} pixels, each ${factor} x ${factor} pixels of level 0`,
       { level: s.level });
     set("view", `${s.inView.count} chunks of level ${s.level} (${s.inView.loaded} loaded), ${formatBytes(s.inView.bytes)}`,
@@ -622,8 +702,10 @@ export class Viewer {
 /**
  * The replay of a recorded stream (data-mode="stream"): data_helpers.writer.record_stream's
  * record, one entry per frame appended (StreamRecord's fields: frame, shape on disk,
- * chunk_files, buffered), as JSON. Frames appear in memory, fill a chunk, and the chunk
- * is flushed to disk; the panel says what a crash at that moment would lose.
+ * chunk_files, buffered, and in `levels` the same for every level of a multiscale
+ * stream, with `unpaired`), as JSON. At every level, frames appear in memory, fill a
+ * chunk, and the chunk is flushed to disk; a coarser level gets a frame for each pair of
+ * frames of the level above. The panel says what a crash at that moment would lose.
  */
 export class StreamReplay {
   constructor(element) {
@@ -642,6 +724,7 @@ export class StreamReplay {
       node.append(...children);
       return node;
     };
+    this.e = e;
     this.canvas = e("canvas", { tabIndex: 0, className: "dh-viewer-canvas",
       ariaLabel: "Stream replay: left and right arrow keys step through the frames" });
     this.context = this.canvas.getContext("2d");
@@ -661,19 +744,23 @@ export class StreamReplay {
       this.slider);
     this.panel = e("dl", { className: "dh-viewer-panel" });
     this.rows = {};
-    for (const [key, label] of [
+    this.addRows([
       ["frame", "Frames appended"],
       ["disk", "On disk"],
       ["memory", "In memory"],
       ["crash", "A crash now loses"],
-    ]) {
-      this.rows[key] = e("dd", { textContent: "…" });
-      this.panel.append(e("dt", { textContent: label }), this.rows[key]);
-    }
+    ]);
     this.message = e("p", { className: "dh-viewer-message", hidden: true });
     this.stage = e("div", { className: "dh-viewer-stage" }, this.canvas);
     this.element.replaceChildren(this.stage, this.toolbar, this.panel, this.message);
     this.element.classList.add("dh-viewer-live");
+  }
+
+  addRows(rows) {
+    for (const [key, label] of rows) {
+      this.rows[key] = this.e("dd", { textContent: "…" });
+      this.panel.append(this.e("dt", { textContent: label }), this.rows[key]);
+    }
   }
 
   async start() {
@@ -681,9 +768,18 @@ export class StreamReplay {
       const response = await fetch(this.url);
       if (!response.ok) throw new Error(`HTTP ${response.status} for ${this.url}`);
       const record = await response.json();
-      this.records = record.records;
+      // A record of one level (without `levels`) is its own level 0.
+      this.records = record.records.map((r) => ({ ...r, levels: r.levels?.length ? r.levels
+        : [{ level: 0, shape: r.shape, chunk_files: r.chunk_files, buffered: r.buffered,
+          unpaired: 0, on_disk: r.on_disk }] }));
+      this.levels = record.levels || [{ level: 0, frame_shape: record.frame_shape,
+        frames_per_chunk: record.frames_per_chunk }];
       this.perChunk = record.frames_per_chunk;
       this.frameShape = record.frame_shape;
+      if (this.levels.length > 1) {
+        this.addRows(this.levels.map(({ level, frame_shape: [h, w] }) => [
+          `level${level}`, `Level ${level}, ${w} x ${h}`]));
+      }
       this.slider.max = this.records.length - 1;
       this.canvas.addEventListener("keydown", (event) => {
         const step = { ArrowLeft: -1, ArrowRight: 1 }[event.key];
@@ -734,6 +830,11 @@ export class StreamReplay {
       ready: true, frame: r.frame, appended, frames: this.records.length,
       framesPerChunk: this.perChunk, shape: r.shape, onDisk: r.on_disk,
       chunkFiles: r.chunk_files, buffered: r.buffered, lost: appended - r.on_disk,
+      levels: r.levels.map((level, k) => ({
+        level: level.level, shape: level.shape, onDisk: level.on_disk,
+        chunkFiles: level.chunk_files, buffered: level.buffered, unpaired: level.unpaired,
+        framesPerChunk: this.levels[k].frames_per_chunk,
+      })),
       errors: [...this.errors],
     };
   }
@@ -742,7 +843,9 @@ export class StreamReplay {
     if (!this.records) return;
     const dpr = window.devicePixelRatio || 1;
     const width = Math.max(300, Math.floor(this.stage.clientWidth || this.element.clientWidth));
-    const height = 190;
+    const lane = 64; // one lane per level: its frames, in time, and its chunks
+    const top = 28;
+    const height = top + lane * this.levels.length + 8;
     this.canvas.style.width = `${width}px`;
     this.canvas.style.height = `${height}px`;
     this.canvas.width = Math.round(width * dpr);
@@ -753,56 +856,75 @@ export class StreamReplay {
     ctx.fillRect(0, 0, width, height);
     const s = this.stats();
     const n = this.records.length;
-    const left = 80;
-    const slot = (width - left - 10) / n;
-    const rows = { memory: 30, disk: 110 };
-    const box = 46;
+    const left = 96;
+    const slot = (width - left - 10) / n; // the width of one frame of level 0
+    const box = 30;
     ctx.font = "12px sans-serif";
     ctx.textBaseline = "middle";
     ctx.fillStyle = "#333";
-    ctx.fillText("in memory", 6, rows.memory + box / 2);
-    ctx.fillText("on disk", 6, rows.disk + box / 2);
-    const previous = this.frame > 0 ? this.records[this.frame - 1] : { chunk_files: 0 };
-    for (let j = 0; j < n; j += 1) {
-      const x = left + j * slot + 1;
-      const onDisk = j < s.onDisk;
-      const inMemory = !onDisk && j < s.appended;
-      const y = onDisk ? rows.disk : rows.memory;
-      if (onDisk || inMemory) {
-        ctx.fillStyle = onDisk ? "#1f77b4" : "#ff7f0e";
-        ctx.fillRect(x, y, slot - 2, box);
-        ctx.fillStyle = "#fff";
-        ctx.textAlign = "center";
-        ctx.fillText(String(j), x + (slot - 2) / 2, y + box / 2);
-        ctx.textAlign = "left";
-      } else {
-        ctx.strokeStyle = "#ccc";
-        ctx.strokeRect(x + 0.5, rows.memory + 0.5, slot - 3, box - 1);
+    const shapes = s.levels.map((level) => `(${level.shape.join(", ")})`).join(", ");
+    ctx.fillText(`after frame ${s.frame}: on disk ${shapes}`, 6, 12);
+    const previous = this.frame > 0 ? this.records[this.frame - 1].levels : null;
+    s.levels.forEach((level, k) => {
+      const y = top + k * lane;
+      const span = 2 ** k; // a frame of level k stands for 2**k frames of level 0
+      const [h, w] = this.levels[k].frame_shape;
+      ctx.fillStyle = "#333";
+      ctx.textAlign = "left";
+      ctx.fillText(`level ${k}`, 6, y + box / 2 - 7);
+      ctx.fillStyle = "#777";
+      ctx.fillText(`${w} x ${h}`, 6, y + box / 2 + 8);
+      const received = level.onDisk + level.buffered;
+      const count = Math.max(Math.floor(n / span), received);
+      for (let j = 0; j < count; j += 1) {
+        const x = left + j * span * slot + 1;
+        const cell = span * slot - 2;
+        if (j < received) {
+          ctx.fillStyle = j < level.onDisk ? "#1f77b4" : "#ff7f0e";
+          ctx.fillRect(x, y, cell, box);
+          if (cell > 14) {
+            ctx.fillStyle = "#fff";
+            ctx.textAlign = "center";
+            ctx.fillText(String(j), x + cell / 2, y + box / 2);
+            ctx.textAlign = "left";
+          }
+          if (level.unpaired && j === received - 1) {
+            // Kept until its partner arrives, to be averaged into the next level.
+            ctx.fillStyle = "#6a3d9a";
+            ctx.beginPath();
+            ctx.arc(x + cell - 5, y + 5, 3.5, 0, 2 * Math.PI);
+            ctx.fill();
+          }
+        } else {
+          ctx.strokeStyle = "#ccc";
+          ctx.strokeRect(x + 0.5, y + 0.5, cell - 1, box - 1);
+        }
       }
-    }
-    // Chunk boundaries in time, and each chunk file once it is on disk.
-    for (let c = 0; c * this.perChunk < n; c += 1) {
-      const x0 = left + c * this.perChunk * slot;
-      const x1 = left + Math.min((c + 1) * this.perChunk, n) * slot;
-      ctx.strokeStyle = "#888";
-      ctx.setLineDash([4, 3]);
-      ctx.beginPath();
-      ctx.moveTo(x0 + 0.5, 20);
-      ctx.lineTo(x0 + 0.5, rows.disk + box + 8);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      if (c < s.chunkFiles) {
-        const fresh = c >= previous.chunk_files;
-        ctx.strokeStyle = fresh ? "#d4a000" : "#0b3d66";
-        ctx.lineWidth = fresh ? 3 : 1.5;
-        ctx.strokeRect(x0 + 1, rows.disk - 3, x1 - x0 - 2, box + 6);
-        ctx.lineWidth = 1;
-        ctx.fillStyle = "#0b3d66";
-        ctx.fillText(`chunk file ${c}${fresh ? " (just flushed)" : ""}`, x0 + 3, rows.disk + box + 18);
+      // The level's time-chunks, and each chunk once flushed to disk.
+      const per = level.framesPerChunk;
+      const flushed = Math.floor(level.onDisk / per);
+      const before = previous ? Math.floor(previous[k].on_disk / per) : 0;
+      for (let c = 0; c * per < count; c += 1) {
+        const x0 = left + c * per * span * slot;
+        const x1 = left + Math.min((c + 1) * per, count) * span * slot;
+        ctx.strokeStyle = "#888";
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.moveTo(x0 + 0.5, y - 4);
+        ctx.lineTo(x0 + 0.5, y + box + 4);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        if (c < flushed) {
+          const fresh = c >= before;
+          ctx.strokeStyle = fresh ? "#d4a000" : "#0b3d66";
+          ctx.lineWidth = fresh ? 3 : 1.5;
+          ctx.strokeRect(x0 + 1, y - 3, x1 - x0 - 2, box + 6);
+          ctx.lineWidth = 1;
+          ctx.fillStyle = "#0b3d66";
+          ctx.fillText(fresh ? `chunk ${c} just flushed` : `chunk ${c}`, x0 + 3, y + box + 12);
+        }
       }
-    }
-    ctx.fillStyle = "#333";
-    ctx.fillText(`after frame ${s.frame}: level 0's shape on disk is (${s.shape.join(", ")})`, left, 10);
+    });
     this.showStats(s);
   }
 
@@ -815,6 +937,16 @@ export class StreamReplay {
     set("disk", `${s.onDisk} frames in ${s.chunkFiles} chunk files`, { value: s.onDisk, files: s.chunkFiles });
     set("memory", `${s.buffered} frames, waiting for their chunk to fill`, { value: s.buffered });
     set("crash", `${s.lost} frames`, { value: s.lost });
+    if (s.levels.length < 2) return;
+    for (const level of s.levels) {
+      const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
+      set(`level${level.level}`,
+        `${plural(level.onDisk, "frame")} on disk in ${plural(level.chunkFiles, "chunk file")}, `
+        + `${plural(level.buffered, "frame")} in memory (${level.framesPerChunk} per chunk)`
+        + (level.unpaired ? ", one kept for its pair" : ""),
+        { disk: level.onDisk, files: level.chunkFiles, memory: level.buffered,
+          unpaired: level.unpaired });
+    }
   }
 }
 
