@@ -3,7 +3,10 @@
 Streams the same 1920 x 1080 uint16 frames (generated once, up front, by the simulated
 camera, so the camera's cost is excluded for every contender) with 640 x 360 tiles,
 uncompressed and with blosc-zstd, with and without multiscale, and prints a table of
-MB/s (10**6 bytes of raw full-resolution frames per second of wall time).
+MB/s (10**6 bytes of raw full-resolution frames per second of wall time), then the
+issue's target rows (multiscale cost, and our writer against acquire-zarr) with the
+machine it ran on. The run is recorded in ``benchmarks/results/writer.json`` (see
+``_record.py``) unless ``--no-record`` is given.
 
 Run it from the repository root in the benchmark environment (see README.md):
 
@@ -38,10 +41,17 @@ from rich.table import Table
 from data_helpers.camera import SimulatedCamera
 from data_helpers.writer import ChunkingProperties, StorageProperties, ZarrStreamWriter
 
+sys.path.insert(0, str(Path(__file__).parent))  # _record, beside this script
+import _record
+
 FRAME_SHAPE = (1080, 1920)  # (height, width)
 TILE = (640, 360)  # (width, height), as Acquire gives it
 DTYPE = np.dtype("uint16")
 COMPRESSIONS = (None, "blosc-zstd")
+# The issue's targets: multiscale at most this many times one level's time, and our
+# writer at least this many times faster than acquire-zarr.
+MULTISCALE_COST_TARGET = 1.5
+VS_ACQUIRE_TARGET = 1.2
 
 
 @dataclass(frozen=True)
@@ -191,16 +201,15 @@ def scratch(work: Path, name: str) -> Iterator[Path]:
 
 def time_once(
     contender: Contender, frames: np.ndarray, config: Config, work: Path
-) -> tuple[float, float]:
-    """MB/s of wall time, and MB per CPU-second of this process (all its threads)."""
+) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds of this process (all its threads) and MB written."""
     used = frames[: contender.frames] if contender.frames else frames
     with scratch(work, "bench.zarr") as path:
         gc.collect()
         start, cpu_start = time.perf_counter(), time.process_time()
         contender.run(used, config, path)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    megabytes = used.nbytes / 1e6
-    return megabytes / seconds, megabytes / cpu
+    return seconds, cpu, used.nbytes / 1e6
 
 
 def contenders(args: argparse.Namespace) -> list[Contender]:
@@ -226,7 +235,8 @@ def contenders(args: argparse.Namespace) -> list[Contender]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=128, help="frames per run (default 128)")
+    parser.add_argument("--frames", type=int, default=144,
+                        help="frames per run (default 144, the issue's)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each contender in each configuration; the table shows "
                              "the best (default 3)")
@@ -243,6 +253,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="run only the contenders whose name contains NAME (repeatable)")
     parser.add_argument("--work", type=Path, default=Path(__file__).parent / "_work",
                         help="scratch directory for the stores (default benchmarks/_work)")
+    parser.add_argument("--no-record", dest="record", action="store_false",
+                        help="do not write benchmarks/results/writer.json")
     return parser.parse_args(argv)
 
 
@@ -255,6 +267,7 @@ def zarr_options(pairs: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    load_at_start, run_start = os.getloadavg(), time.perf_counter()
     args = parse_args(argv)
     console = Console(width=150)  # the table is wide: never squeeze it to a pipe's 80
     args.work.mkdir(parents=True, exist_ok=True)
@@ -265,13 +278,14 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.frames} frames of {FRAME_SHAPE[1]} x {FRAME_SHAPE[0]} {DTYPE}, "
         f"{TILE[0]} x {TILE[1]} tiles, {frames_per_chunk()} frames per chunk; best of "
         f"{args.repeats}; {os.cpu_count()} CPUs, load average "
-        f"{os.getloadavg()[0]:.1f}; zarr {zarr.__version__}"
+        f"{load_at_start[0]:.1f}; zarr {zarr.__version__}"
         + (f"; zarr config {options}" if options else "")
     )
     frames = make_frames(args.frames)
 
     results: dict[tuple[str, str], list[float]] = {}
     cpu_results: dict[tuple[str, str], list[float]] = {}
+    runs: dict[tuple[str, str], _record.Run] = {}
     with zarr.config.set(options):
         for repeat in range(args.repeats):
             # Interleaved, so a burst of load from elsewhere hits every column alike.
@@ -281,9 +295,17 @@ def main(argv: list[str] | None = None) -> None:
                         contender.once and repeat
                     ):
                         continue
-                    mbps, per_cpu = time_once(contender, frames, config, args.work)
-                    results.setdefault((config.label, contender.name), []).append(mbps)
-                    cpu_results.setdefault((config.label, contender.name), []).append(per_cpu)
+                    seconds, cpu, megabytes = time_once(contender, frames, config, args.work)
+                    mbps, per_cpu = megabytes / seconds, megabytes / cpu
+                    key = (config.label, contender.name)
+                    results.setdefault(key, []).append(mbps)
+                    cpu_results.setdefault(key, []).append(per_cpu)
+                    run = runs.setdefault(key, _record.Run(
+                        contender.name, config.label,
+                        extra={"megabytes": round(megabytes, 1), "mb_per_s": []}))
+                    run.seconds.append(round(seconds, 4))
+                    run.cpu.append(round(cpu, 4))
+                    run.extra["mb_per_s"].append(round(mbps, 1))
                     console.log(f"run {repeat + 1}: {config.label:24} {contender.name:30} "
                                 f"{mbps:7.0f} MB/s {per_cpu:7.0f} MB/CPU-s")
     print_table(console, configs, columns, results,
@@ -291,6 +313,82 @@ def main(argv: list[str] | None = None) -> None:
     print_table(console, configs, columns, cpu_results,
                 "The same runs: MB of raw frames per CPU-second of the process, all threads "
                 "(higher is better; steadier than MB/s on a busy machine)")
+    targets = issue_targets(columns, results)
+    print_targets(console, targets, load_at_start)
+    if args.record:
+        path = _record.save(
+            "writer",
+            title=f"Streaming {args.frames} frames of {FRAME_SHAPE[1]} x {FRAME_SHAPE[0]} "
+                  f"{DTYPE} with {TILE[0]} x {TILE[1]} tiles: our writer (Zarr "
+                  f"v{args.zarr_version}), one level and multiscale, against acquire-zarr",
+            targets=targets, runs=list(runs.values()),
+            packages=["data_helpers", "zarr", "numcodecs", "numpy", "acquire-zarr", "zarrs"],
+            load_at_start=load_at_start, seconds=time.perf_counter() - run_start,
+        )
+        console.print(f"recorded in {path}")
+
+
+def _ratio(numerator: list[float] | None, denominator: list[float] | None
+           ) -> tuple[float, float] | None:
+    """best / best and median / median of two lists of runs, or None if one is missing."""
+    if not numerator or not denominator:
+        return None
+    return (max(numerator) / max(denominator),
+            statistics.median(numerator) / statistics.median(denominator))
+
+
+def issue_targets(columns: list[Contender], results: dict[tuple[str, str], list[float]]
+                  ) -> list[_record.Target]:
+    """The issue's writer rows: multiscale cost, and ours against acquire-zarr.
+
+    Every ratio is of MB/s (the same frames for both sides), taken on the best runs;
+    the median runs' ratio is given beside it.
+    """
+    ours = next((c.name for c in columns if c.name.startswith("data_helpers")
+                 and "zarrs" not in c.name), None)
+    acquire = next((c.name for c in columns if c.name == "acquire-zarr"), None)
+    targets = []
+    for compression in COMPRESSIONS:
+        single, multi = Config(compression, False), Config(compression, True)
+        name = compression or "uncompressed"
+        # Multiscale cost: how many times longer a pyramid takes than one level.
+        ratio = _ratio(results.get((single.label, ours)), results.get((multi.label, ours)))
+        targets.append(_target(f"multiscale / one level, {name}", ratio,
+                               f"<= {MULTISCALE_COST_TARGET}x",
+                               lambda r: r <= MULTISCALE_COST_TARGET))
+    for multiscale in (False, True):
+        for compression in COMPRESSIONS:
+            config = Config(compression, multiscale)
+            ratio = _ratio(results.get((config.label, ours)),
+                           results.get((config.label, acquire)))
+            targets.append(_target(
+                f"ours vs acquire-zarr, {'multiscale' if multiscale else 'one level'}, "
+                f"{compression or 'uncompressed'} (times faster)", ratio,
+                f">= {VS_ACQUIRE_TARGET}x", lambda r: r >= VS_ACQUIRE_TARGET))
+    return targets
+
+
+def _target(measure: str, ratio: tuple[float, float] | None, target: str, met) -> _record.Target:
+    if ratio is None:
+        return _record.Target(measure, "not measured", None, target, None)
+    best, median = ratio
+    return _record.Target(measure, f"{best:.2f}x (medians {median:.2f}x)", round(best, 3),
+                          target, bool(met(best)))
+
+
+def print_targets(console: Console, targets: list[_record.Target],
+                  load_at_start: tuple[float, ...]) -> None:
+    table = Table(title="The issue's writer rows (ratios of the best runs' MB/s)")
+    for column in ("measure", "result", "target", "met"):
+        table.add_column(column)
+    for target in targets:
+        met = "—" if target.met is None else "yes" if target.met else "NO"
+        table.add_row(target.measure, target.result, target.target, met)
+    console.print(table)
+    end = os.getloadavg()
+    console.print(f"machine: {os.cpu_count()} cores; load average (1, 5, 15 min) "
+                  f"{', '.join(f'{x:.2f}' for x in load_at_start)} at the start, "
+                  f"{', '.join(f'{x:.2f}' for x in end)} at the end")
 
 
 def print_table(console: Console, configs, columns, results, title: str) -> None:

@@ -17,12 +17,15 @@ what is written when, and this module how it reaches the disk:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import zarr
 from numpy.typing import NDArray
 from ome_zarr_models.v04 import Image as ImageV04
@@ -32,11 +35,16 @@ from data_helpers import _destination, ome
 
 __all__ = ["StreamStore", "append_frames"]
 
+#: Threads that copy and write the blocks of one append concurrently (see `append_frames`).
+WRITE_THREADS = max(2, min(4, os.cpu_count() or 1))
+
 #: Builds the image's model for given time-chunks, one per level, with every array empty.
 ModelFor = Callable[[Sequence[int]], ImageV04 | ImageV05]
 
 
-def append_frames(array: zarr.Array[Any], frames: NDArray[Any]) -> None:
+def append_frames(
+    array: zarr.Array[Any], frames: NDArray[Any], *, executor: Executor | None = None
+) -> None:
     """Write ``frames`` after the ones on disk (axis 0), then grow the shape to cover them.
 
     Zarr writes only inside an array's shape, and growing the shape first would let a
@@ -45,6 +53,14 @@ def append_frames(array: zarr.Array[Any], frames: NDArray[Any]) -> None:
     with the public ``metadata.update_shape``, already has the new shape. Nothing about
     the view is saved; only ``resize`` on the real array, after the data, writes the
     metadata document (and a growing resize deletes nothing).
+
+    The frames are written one chunk (or, with sharding, one shard) at a time, each
+    from a contiguous copy of its block: zarr then encodes the block as it is, where a
+    region spanning several chunks would be split by zarr into a fill-valued buffer per
+    chunk (``numpy.full``, then a copy) on its one event-loop thread. With an
+    ``executor`` the blocks are copied and written concurrently (copies, compression
+    and file writes release the GIL); every block is on disk before the shape grows.
+    The store's bytes are the same either way.
 
     Examples
     --------
@@ -67,8 +83,41 @@ def append_frames(array: zarr.Array[Any], frames: NDArray[Any]) -> None:
             config=dataclasses.replace(array.config, write_empty_chunks=True),
         )
     )
-    view[start:] = frames
+
+    def write(block: tuple[slice, ...]) -> None:
+        local = (slice(block[0].start - start, block[0].stop - start), *block[1:])
+        view[block] = np.ascontiguousarray(frames[local])
+
+    blocks = list(_blocks(start, shape, tuple(array.shards or array.chunks)))
+    if executor is None or len(blocks) == 1:
+        for block in blocks:
+            write(block)
+    else:
+        # Wait for every block (even after a failure) before anything else happens.
+        futures = [executor.submit(write, block) for block in blocks]
+        wait(futures)
+        for future in futures:
+            future.result()
     array.resize(shape)
+
+
+def _blocks(
+    start: int, shape: tuple[int, ...], grid: tuple[int, ...]
+) -> Iterator[tuple[slice, ...]]:
+    """The parts of ``[start:shape[0]]`` (whole along the other axes), one per ``grid`` block.
+
+    Examples
+    --------
+    >>> [(t.start, t.stop, x.start, x.stop) for t, x in _blocks(1, (5, 5), (2, 3))]
+    [(1, 2, 0, 3), (1, 2, 3, 5), (2, 4, 0, 3), (2, 4, 3, 5), (4, 5, 0, 3), (4, 5, 3, 5)]
+    """
+    stop = shape[0]
+    first = start - start % grid[0]
+    per_axis = [[slice(max(t, start), min(t + grid[0], stop)) for t in range(first, stop,
+                                                                             grid[0])]]
+    per_axis += [[slice(i, min(i + g, n)) for i in range(0, n, g)]
+                 for n, g in zip(shape[1:], grid[1:], strict=True)]
+    yield from itertools.product(*per_axis)
 
 
 class StreamStore:
@@ -104,6 +153,8 @@ class StreamStore:
         self._store = zarr.storage.LocalStore(self.path)
         group = zarr.open_group(self._store, mode="r+")
         self.arrays = [ome.level_array(group, str(k)) for k in range(len(frames_per_chunk))]
+        self._executor = ThreadPoolExecutor(max_workers=WRITE_THREADS,
+                                            thread_name_prefix="zarr-writer-block")
 
     def frames(self, level: int) -> int:
         """Frames of ``level`` on disk (the array's stored time extent)."""
@@ -115,7 +166,7 @@ class StreamStore:
 
     def append(self, level: int, frames: NDArray[Any]) -> None:
         """Write ``frames`` ``(n, 1, h, w)`` after the frames of ``level`` on disk."""
-        append_frames(self.arrays[level], frames)
+        append_frames(self.arrays[level], frames, executor=self._executor)
 
     def set_time_chunk(self, level: int, frames: int) -> None:
         """Give a level that has no frame on disk yet a time-chunk of ``frames``.
@@ -139,6 +190,7 @@ class StreamStore:
 
     def close(self) -> None:
         """Release the destination's lock (the data is already on disk)."""
+        self._executor.shutdown(wait=True)
         self._destination.release()
 
 

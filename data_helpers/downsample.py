@@ -179,6 +179,10 @@ def _reduce_full_windows(block: NDArray[Any], factors: Sequence[int], method: st
     """Reduce a block whose every axis is a whole number of windows."""
     if method == "mode":
         return _mode(block, factors)
+    if method == "mean" and block.dtype.kind in "iu":
+        accumulator = _mean_accumulator(block.dtype, math.prod(factors))
+        if accumulator is not object:
+            return _integer_mean(block, factors, accumulator)
     # Combine the windows' pixels offset by offset: the pixels at offset (i, j, ...) of
     # every window form one strided view, as large as the output. Whole-array ufuncs on
     # those views are several times faster than reducing a reshaped (..., f, ..., f) array
@@ -197,6 +201,48 @@ def _reduce_full_windows(block: NDArray[Any], factors: Sequence[int], method: st
     for slab in slabs:
         out[slab] = _combine([view[slab] for view in views], method)
     return out
+
+
+def _integer_mean(block: NDArray[Any], factors: Sequence[int], accumulator: type) -> NDArray[Any]:
+    """The integer mean of every window, its sum taken one axis at a time.
+
+    Integer sums are exact in ``accumulator`` (`_mean_accumulator`), so summing the
+    windows axis by axis (first the pairs along axis 0, then along axis 1 of those sums,
+    ...) gives the very sums of `_combine`, with fewer and mostly contiguous additions:
+    each axis halves (for a factor of 2) what the next one reads. Slab by slab, as in
+    `_reduce_full_windows`, so that the partial sums stay in the CPU cache.
+    """
+    count = math.prod(factors)
+    out_shape = tuple(n // f for n, f in zip(block.shape, factors, strict=True))
+    slabs = _slabs(out_shape)
+    if len(slabs) == 1:
+        return _divide(_axis_sums(block, factors, accumulator), count, block.dtype)
+    out = np.empty(out_shape, dtype=block.dtype)
+    for slab in slabs:
+        # A slab may leave out the last axes (whole): so may its source.
+        source = tuple(
+            slice(s * f, (s + 1) * f) if isinstance(s, int | np.integer)
+            else slice(*(i * f for i in s.indices(n)[:2]))
+            for s, f, n in zip(slab, factors, out_shape, strict=False)
+        )
+        total = _axis_sums(block[source], factors, accumulator)
+        out[slab] = _divide(total, count, block.dtype).reshape(out[slab].shape)
+    return out
+
+
+def _axis_sums(block: NDArray[Any], factors: Sequence[int], accumulator: type) -> NDArray[Any]:
+    """The exact sum of every window of ``block`` (whole windows only), in ``accumulator``."""
+    total: NDArray[Any] | None = None
+    for axis, f in enumerate(factors):
+        if f == 1:
+            continue
+        source = block if total is None else total
+        parts = [source[(slice(None),) * axis + (slice(o, None, f),)] for o in range(f)]
+        summed = np.add(parts[0], parts[1], dtype=accumulator)
+        for part in parts[2:]:
+            np.add(summed, part, out=summed)
+        total = summed
+    return block.astype(accumulator) if total is None else total
 
 
 # Output pixels per slab: the accumulator, a scratch array and a copy of the first view,

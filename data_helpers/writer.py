@@ -557,8 +557,14 @@ class ZarrStreamWriter:
         layout = _plan_layout(storage, self._frame_shape, self._dtype)
         self._layout = layout
 
+        models: dict[tuple[int, ...], ImageV04 | ImageV05] = {}
+
         def model_for(per_chunk: Sequence[int]) -> ImageV04 | ImageV05:
-            return _image_model(storage, layout, self._dtype, per_chunk)
+            # Built once per set of time-chunks: checked here, then written by the store.
+            key = tuple(per_chunk)
+            if key not in models:
+                models[key] = _image_model(storage, layout, self._dtype, key)
+            return models[key]
 
         # Everything that can be refused is refused before the disk is touched: ome's
         # checks of the metadata, the memory the buffers need, then the destination.
