@@ -605,7 +605,7 @@ def test_levels_whose_windows_straddle_blocks_are_read_back(tmp_path: Path) -> N
 
     def levels(shapes: list[tuple[int, ...]], chunks: tuple[int, ...]) -> list[Any]:
         return [zarr.create_array(zarr.storage.MemoryStore(), shape=s, dtype="u1",
-                                  chunks=tuple(min(c, n) for c, n in zip(chunks, s)))
+                                  chunks=tuple(min(c, n) for c, n in zip(chunks, s, strict=True)))
                 for s in shapes]
 
     # Chunks of 5 cut the windows of 2: nothing can be fused.
