@@ -40,7 +40,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 import zarr
@@ -548,15 +547,15 @@ def _write_fused(
             if k:
                 factors = level_factors[k - 1]
                 start //= factors[0]  # slabs start on window boundaries of every level
-                block = block.map_blocks(
-                    _downsample_block, factors=factors, method=method, dtype=block.dtype,
+                block = da.map_blocks(
+                    _downsample_block, block, factors=factors, method=method, dtype=block.dtype,
                     meta=np.empty((0,) * block.ndim, dtype=block.dtype),
                     chunks=tuple(tuple(-(-c // f) for c in axis)
                                  for axis, f in zip(block.chunks, factors, strict=True)),
                 ).rechunk(_blocks.write_blocks(target))
             last = k == len(levels) - 1
-            block = block.map_blocks(
-                _store_block, target=target, first_row=start, hand_on=not last,
+            block = da.map_blocks(
+                _store_block, block, target=target, first_row=start, hand_on=not last,
                 dtype=block.dtype, meta=np.empty((0,) * block.ndim, dtype=block.dtype),
                 **({} if not last else {"chunks": tuple((1,) * len(axis) for axis in
                                                         block.chunks)}),
@@ -564,7 +563,7 @@ def _write_fused(
             written.append(block)
         # Only the last level's tasks are asked for: each is a tiny placeholder, and every
         # store of every level is one of its dependencies.
-        dask.compute(written[-1], **_blocks.scheduler_options(pool))
+        written[-1].compute(**_blocks.scheduler_options(pool))
         if bar is not None and tasks is not None:
             for task, done in zip(tasks, written, strict=True):
                 bar.progress.advance(task, done.npartitions)
@@ -589,12 +588,15 @@ def _block_count(array: zarr.Array[Any]) -> int:
 def _as_blocks(source: SourceArray, target: zarr.Array[Any]) -> da.Array:
     """``source`` as a dask array cut into ``target``'s write blocks."""
     blocks = _blocks.write_blocks(target)
+    lazy: da.Array
     if isinstance(source, da.Array):
-        return source.rechunk(blocks)
-    if isinstance(source, zarr.Array):
+        lazy = source.rechunk(blocks)
+    elif isinstance(source, zarr.Array):
         # Reading straight in write blocks: no rechunk step, each task reads what it writes.
-        return da.from_zarr(source, chunks=blocks)
-    return da.from_array(source, chunks=blocks)
+        lazy = da.from_zarr(source, chunks=blocks)
+    else:
+        lazy = da.from_array(source, chunks=blocks)
+    return lazy
 
 
 def _write_level_0(
