@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lint clean notebooks student serve bench
+.PHONY: book test lint clean notebooks student serve bench bench-pyramid bench-writer
 
 # Re-install only when the lock or the package metadata change. requirements.txt locks
 # every package with its hashes (pip checks them all); it is generated from requirements.in
@@ -66,10 +66,14 @@ $(BENCH_WRITER)/.installed: requirements.txt pyproject.toml benchmarks/requireme
 	$(BENCH_WRITER)/bin/python -m pip install --quiet -r benchmarks/requirements.txt
 	touch $@
 
-bench: $(BENCH_PYRAMID)/.installed $(BENCH_WRITER)/.installed
-	BENCH_COMMAND='make bench PYRAMID_ARGS="$(PYRAMID_ARGS)"' \
+bench: bench-pyramid bench-writer
+
+bench-pyramid: $(BENCH_PYRAMID)/.installed
+	BENCH_COMMAND='make bench-pyramid PYRAMID_ARGS="$(PYRAMID_ARGS)"' \
 	    $(BENCH_PYRAMID)/bin/python benchmarks/bench_pyramid.py $(PYRAMID_ARGS)
-	BENCH_COMMAND='make bench WRITER_ARGS="$(WRITER_ARGS)"' \
+
+bench-writer: $(BENCH_WRITER)/.installed
+	BENCH_COMMAND='make bench-writer WRITER_ARGS="$(WRITER_ARGS)"' \
 	    $(BENCH_WRITER)/bin/python benchmarks/bench_writer.py $(WRITER_ARGS)
 
 lint: $(STAMP)
