@@ -14,7 +14,8 @@ covers: a chunk, or a shard for sharded Zarr v3.
   from the disk, and each source chunk is read and decoded once. This needs every
   block of level ``k - 1`` to start on a window boundary of level ``k``'s factors (the
   block shape a multiple of the factor), so that reducing it alone gives exactly its
-  part of level ``k``. The graph goes in slabs along the first axis, each holding whole
+  part of level ``k``. Where it can, one task makes a whole block of level 1 from
+  the level-0 blocks under it, one after the other (see `_write_fused`). The graph goes in slabs along the first axis, each holding whole
   blocks of every level it makes, so it stays small whatever the size of the image.
 * A level that cannot be fused (its windows would straddle two blocks, or a slab
   holding whole blocks of it would be too large) is made from the level above it
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -531,8 +533,19 @@ def _write_fused(
     pool: ThreadPoolExecutor | None = None,
 ) -> None:
     """Write level 0 from ``source`` and every further level of ``levels`` from the blocks
-    of the level above it as they are stored, one slab of whole blocks at a time."""
-    lazy = _as_blocks(source, levels[0])
+    of the level above it as they are stored, one slab of whole blocks at a time.
+
+    Where the level-0 blocks tile the windows of each level-1 block, one task makes a
+    whole level-1 block: it reads, stores and reduces the level-0 blocks under it one by
+    one. Nothing then waits in memory for its neighbours, and on a cluster no level-0
+    piece travels between workers. A task reads a zarr source itself; a numpy or dask
+    source only on the threaded scheduler (a cluster would have to ship the array, or
+    its graph, with every task). Otherwise each level-0 block is reduced by its own task
+    and the pieces are joined into level-1 blocks.
+    """
+    grouped = _groups_tile(source, levels[0], levels[1], level_factors[0], threaded=pool
+                           is not None)
+    lazy = None if grouped else _as_blocks(source, levels[0])
     rows = _slab_rows(levels, level_factors)
     tasks = None
     if bar is not None:
@@ -540,13 +553,25 @@ def _write_fused(
                                        f"{tuple(level.shape)}", total=_block_count(level))
                  for level in levels]
     for first in range(0, levels[0].shape[0], rows):
-        written: list[da.Array] = []
-        block: da.Array = lazy[first:first + rows]
+        written: list[int] = []  # blocks written in this slab, per level
+        block: da.Array | None = None
         start = first
         for k, target in enumerate(levels):
             if k:
                 factors = level_factors[k - 1]
                 start //= factors[0]  # slabs start on window boundaries of every level
+            if k == 0 and grouped:
+                stop = min(first + rows, levels[0].shape[0])
+                written.append(_block_count(levels[0], rows=stop - first))
+                continue
+            if k == 0:
+                assert lazy is not None
+                block = lazy[first:first + rows]
+            elif k == 1 and grouped:
+                block = _level_1_groups(source, levels[0], target, factors, method, first,
+                                        min(first + rows, levels[0].shape[0]))
+            else:
+                assert block is not None
                 block = da.map_blocks(
                     _downsample_block, block, factors=factors, method=method, dtype=block.dtype,
                     meta=np.empty((0,) * block.ndim, dtype=block.dtype),
@@ -560,13 +585,91 @@ def _write_fused(
                 **({} if not last else {"chunks": tuple((1,) * len(axis) for axis in
                                                         block.chunks)}),
             )
-            written.append(block)
+            written.append(block.npartitions)
         # Only the last level's tasks are asked for: each is a tiny placeholder, and every
         # store of every level is one of its dependencies.
-        written[-1].compute(**_blocks.scheduler_options(pool))
+        assert block is not None
+        block.compute(**_blocks.scheduler_options(pool))
         if bar is not None and tasks is not None:
             for task, done in zip(tasks, written, strict=True):
-                bar.progress.advance(task, done.npartitions)
+                bar.progress.advance(task, done)
+
+
+def _groups_tile(source: SourceArray, level_0: zarr.Array[Any], level_1: zarr.Array[Any],
+                 factors: tuple[int, ...], *, threaded: bool) -> bool:
+    """Whether one task per level-1 block can read and write its level-0 blocks itself:
+    a source it can read (see `_write_fused`), and the windows of each level-1 block
+    made of whole level-0 blocks; and enough level-1 blocks to keep every core busy, as
+    each such task works through its level-0 blocks one after the other."""
+    if not (isinstance(source, zarr.Array) or threaded):
+        return False
+    if _block_count(level_1) < 2 * (os.cpu_count() or 1):
+        return False
+    return all(
+        (b1 * f) % b0 == 0 or n0 <= b1 * f
+        for b0, b1, f, n0 in zip(_blocks.write_blocks(level_0), _blocks.write_blocks(level_1),
+                                 factors, level_0.shape, strict=True)
+    )
+
+
+def _level_1_groups(
+    source: SourceArray, level_0: zarr.Array[Any], level_1: zarr.Array[Any],
+    factors: tuple[int, ...], method: Method, first: int, stop: int,
+) -> da.Array:
+    """The level-1 blocks of level-0 rows ``first:stop``, each made by `_write_group`."""
+    rows = -(-stop // factors[0]) - first // factors[0]
+    chunks = da.core.normalize_chunks(_blocks.write_blocks(level_1),
+                                      (rows, *level_1.shape[1:]))
+    lazy: da.Array = da.map_blocks(
+        _write_group, source=_Reader(source), level_0=level_0, factors=factors, method=method,
+        first_row=first // factors[0], chunks=chunks, dtype=level_1.dtype,
+        meta=np.empty((0,) * level_1.ndim, dtype=level_1.dtype),
+        # Named, not tokenized: a token would hash every pixel of a numpy source.
+        name=f"pyramid-level-1-{uuid.uuid4().hex}",
+    )
+    return lazy
+
+
+class _Reader:
+    """Reads regions of a source inside a task.
+
+    A plain object on purpose: dask computes, whole, any dask array that it finds among
+    a task's arguments (or inside a list, dict or dataclass); this one it passes as is.
+    """
+
+    def __init__(self, source: SourceArray) -> None:
+        self.source = source
+
+    def read(self, region: tuple[slice, ...]) -> NDArray[Any]:
+        if isinstance(self.source, da.Array):
+            # This task's part of the source graph, computed here, in this thread.
+            return np.asarray(self.source[region].compute(scheduler="sync"))
+        return np.asarray(self.source[region])
+
+
+def _write_group(
+    *, source: _Reader, level_0: zarr.Array[Any], factors: tuple[int, ...],
+    method: Method, first_row: int, block_info: dict[Any, Any] | None = None,
+) -> NDArray[Any]:
+    """Make one level-1 block: read, store and reduce the level-0 blocks under it, one by
+    one, so the task holds one level-0 block and its level-1 block at a time."""
+    assert block_info is not None  # dask always passes it to a function that asks
+    location = block_info[None]["array-location"]
+    origin = tuple((start + (first_row if axis == 0 else 0)) * f
+                   for axis, ((start, _), f) in enumerate(zip(location, factors, strict=True)))
+    out = np.empty(block_info[None]["chunk-shape"], dtype=level_0.dtype)
+    in_shape = tuple(min(o + n * f, full) - o for o, n, f, full in zip(
+        origin, out.shape, factors, level_0.shape, strict=True))
+    target = _blocks.writer(level_0)
+    for _, region in chunk_regions(in_shape, _blocks.write_blocks(level_0)):
+        where = tuple(slice(o + r.start, o + r.stop) for o, r in zip(origin, region, strict=True))
+        data = source.read(where)
+        target[where] = data
+        reduced = _downsample_block(data, factors, method)
+        # Level-0 blocks start on window boundaries, so their output lands at start / f.
+        out[tuple(slice(r.start // f, r.start // f + m)
+                  for r, f, m in zip(region, factors, reduced.shape, strict=True))] = reduced
+    return out
 
 
 def _store_block(block: NDArray[Any], *, target: zarr.Array[Any], first_row: int,
@@ -580,9 +683,11 @@ def _store_block(block: NDArray[Any], *, target: zarr.Array[Any], first_row: int
     return block if hand_on else np.zeros((1,) * block.ndim, dtype=block.dtype)
 
 
-def _block_count(array: zarr.Array[Any]) -> int:
+def _block_count(array: zarr.Array[Any], rows: int | None = None) -> int:
+    """The write blocks of ``array``, or of its first ``rows`` rows (whole blocks)."""
+    shape = tuple(array.shape) if rows is None else (rows, *array.shape[1:])
     return math.prod(math.ceil(n / b) for n, b in zip(
-        array.shape, _blocks.write_blocks(array), strict=True))
+        shape, _blocks.write_blocks(array), strict=True))
 
 
 def _as_blocks(source: SourceArray, target: zarr.Array[Any]) -> da.Array:

@@ -600,6 +600,34 @@ def test_fused_graph_gives_the_level_by_level_pyramid(
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kind", ["numpy", "zarr", "dask"])
+def test_level_1_groups_give_the_pieces_pyramid(
+    tmp_path: Path, volume: np.ndarray, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    from data_helpers import pyramid
+
+    sources = {"numpy": volume, "dask": da.from_array(volume, chunks=(7, 9, 11))}
+    if kind == "zarr":
+        sources["zarr"] = zarr.create_array(tmp_path / "source.zarr", shape=volume.shape,
+                                            chunks=(3, 8, 5), dtype=volume.dtype)
+        sources["zarr"][...] = volume
+    groups: list[int] = []
+    write_group = pyramid._write_group
+
+    def counting(block_info: Any = None, **kwargs: Any) -> np.ndarray:
+        groups.append(1)
+        return write_group(block_info=block_info, **kwargs)
+
+    monkeypatch.setattr(pyramid, "_write_group", counting)
+    grouped = build_pyramid(sources[kind], tmp_path / "grouped.zarr", chunks=(4, 8, 8))
+    assert len(groups) == grouped.level(1).nchunks  # one task per level-1 block
+    monkeypatch.setattr(pyramid, "_groups_tile", lambda *args, **kwargs: False)
+    pieces = build_pyramid(sources[kind], tmp_path / "pieces.zarr", chunks=(4, 8, 8))
+    assert len(groups) == grouped.level(1).nchunks
+    for a, b in zip(read_levels(grouped), read_levels(pieces), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_levels_whose_windows_straddle_blocks_are_read_back(tmp_path: Path) -> None:
     from data_helpers import pyramid
 
