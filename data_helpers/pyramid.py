@@ -14,9 +14,10 @@ covers: a chunk, or a shard for sharded Zarr v3.
   from the disk, and each source chunk is read and decoded once. This needs every
   block of level ``k - 1`` to start on a window boundary of level ``k``'s factors (the
   block shape a multiple of the factor), so that reducing it alone gives exactly its
-  part of level ``k``. Where it can, one task makes a whole block of level 1 from
-  the level-0 blocks under it, one after the other (see `_write_fused`). The graph goes in slabs along the first axis, each holding whole
-  blocks of every level it makes, so it stays small whatever the size of the image.
+  part of level ``k``. Where it can, one task makes a whole block of level 1 from the
+  level-0 blocks under it, one after the other (see `_write_fused`). The graph goes in
+  slabs along the first axis, each holding whole blocks of every level it makes, so it
+  stays small whatever the size of the image.
 * A level that cannot be fused (its windows would straddle two blocks, or a slab
   holding whole blocks of it would be too large) is made from the level above it
   *read back from the store just written*. The task for one output block reads the
