@@ -3611,8 +3611,10 @@ def _extra_values(run: Mapping[str, Any], key: str) -> list[float]:
 
 def _mb_per_cpu_second(run: Mapping[str, Any]) -> list[float]:
     """Each repeat's megabytes (MB/s times seconds) per second of CPU time."""
-    return [mbps * seconds / cpu for mbps, seconds, cpu
-            in zip(_extra_values(run, "mb_per_s"), run["seconds"], run.get("cpu", []))
+    values = _extra_values(run, "mb_per_s"), run["seconds"], run.get("cpu", [])
+    if len({len(v) for v in values}) != 1:
+        return []  # not one of each per repeat
+    return [mbps * seconds / cpu for mbps, seconds, cpu in zip(*values, strict=True)
             if cpu > 0]
 
 
@@ -3694,11 +3696,11 @@ def plot_benchmark(record: Mapping[str, Any] | None, *, title: str | None = None
 
     One panel per measure the record holds: the wall time and the CPU time in seconds
     (or, when every run carries ``mb_per_s``, the throughput in MB/s and the MB per
-    CPU-second) and the peak resident memory (RSS). In each panel the configurations are groups along x and the
-    contenders bars of one colour each: a bar is the value the benchmark's table reports
-    (the best time, the best throughput, the *highest* peak) and a dot is each repeat, so
-    the spread between runs shows. A panel whose values span more than a factor of 30
-    has a logarithmic axis.
+    CPU-second) and the peak resident memory (RSS). In each panel the configurations are
+    groups along x and the contenders bars of one colour each: a bar is the value the
+    benchmark's table reports (the best time, the best throughput, the *highest* peak)
+    and a dot is each repeat, so the spread between runs shows. A panel whose values
+    span more than a factor of 30 has a logarithmic axis.
 
     Parameters
     ----------
