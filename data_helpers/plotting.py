@@ -3577,7 +3577,7 @@ def _run_rows(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows = [
         ("date", _date(record["date"])),
         ("command", record["command"]),
-        ("what", record["title"]),
+        ("task", record["title"]),
     ]
     if _is_number(record.get("seconds")):
         rows.append(("whole run", f"{record['seconds'] / 60:.1f} min, inputs included"))
@@ -3628,7 +3628,7 @@ def benchmark_table(record: Mapping[str, Any] | None, which: str = "targets") ->
         for a benchmark with no recorded run: the table then says so.
     which
         ``"targets"``: the issue's targets, one row each (measure, result, target, met).
-        ``"run"``: how the run was made (date, command, machine, load average,
+        ``"run"``: how the run was made (date, command, task, machine, load average,
         versions). ``"runs"``: every contender in every configuration (repeats, best
         wall and CPU time, highest peak memory, best MB/s where recorded).
 
@@ -3668,7 +3668,7 @@ def benchmark_table(record: Mapping[str, Any] | None, which: str = "targets") ->
         return BenchmarkTable((), (), _NO_RUN)
     record = _check_record(record, "record")
     if which == "run":
-        return BenchmarkTable(("", ""), _run_rows(record))
+        return BenchmarkTable(("of the run", "as recorded"), _run_rows(record))
     if which == "targets":
         met = {True: "yes", False: "no", None: "not measured"}
         return BenchmarkTable(
