@@ -12,9 +12,14 @@ in a script call ``plt.show()`` or ``fig.savefig(...)`` yourself.
 
 from __future__ import annotations
 
+import html
 import itertools
+import json
 import math
+import os
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 import matplotlib.image
@@ -37,8 +42,11 @@ from data_helpers._checks import as_bool, as_dtype, as_float, as_int, as_ints
 from data_helpers.ome import Channel, ChannelsLike
 
 __all__ = [
+    "BenchmarkTable",
+    "benchmark_table",
     "channel_composite",
     "label_colors",
+    "plot_benchmark",
     "plot_channels",
     "plot_chunk_grid",
     "plot_chunks_touched",
@@ -56,6 +64,7 @@ __all__ = [
     "plot_tile_stack",
     "plot_time_by_latency",
     "plot_to_scale",
+    "read_benchmark",
 ]
 
 
@@ -3375,3 +3384,433 @@ def plot_time_by_latency(
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+# ----------------------------------------------------------------------------
+# Recorded benchmark runs (benchmarks/results/*.json, the book's benchmarks appendix)
+# ----------------------------------------------------------------------------
+
+# The layout of a benchmark record that :func:`read_benchmark` reads (benchmarks/_record.py).
+_BENCHMARK_FORMAT = 1
+
+_NO_RUN = "No run of this benchmark is recorded."
+_RECORD_TEXT = ("benchmark", "title", "date", "command")
+_TARGET_TEXT = ("measure", "result", "target")
+_RUN_LISTS = ("seconds", "cpu", "peak_mib")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_record(record: object, where: str) -> dict[str, Any]:
+    """``record`` if it is a benchmark record of format 1, else a ValueError saying why.
+
+    ``where`` names the record in the message (its file, or ``record``).
+    """
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{where} is not a benchmark record of format {_BENCHMARK_FORMAT} "
+                          f"(as benchmarks/_record.py writes): {what}")
+
+    if not isinstance(record, Mapping):
+        raise bad(f"expected a JSON object, got {type(record).__name__}")
+    if record.get("format") != _BENCHMARK_FORMAT:
+        raise bad(f"its format is {record.get('format')!r}, expected {_BENCHMARK_FORMAT}")
+    for key in _RECORD_TEXT:
+        if not isinstance(record.get(key), str):
+            raise bad(f"{key!r} must be a string, got {record.get(key)!r}")
+    if "seconds" in record and not _is_number(record["seconds"]):
+        raise bad(f"'seconds' must be a number, got {record['seconds']!r}")
+    for key in ("machine", "versions"):
+        if not isinstance(record.get(key), Mapping):
+            raise bad(f"{key!r} must be an object, got {record.get(key)!r}")
+    for key in ("targets", "runs"):
+        if not isinstance(record.get(key), list):
+            raise bad(f"{key!r} must be a list, got {record.get(key)!r}")
+    for i, target in enumerate(record["targets"]):
+        if not isinstance(target, Mapping):
+            raise bad(f"targets[{i}] must be an object, got {target!r}")
+        for key in _TARGET_TEXT:
+            if not isinstance(target.get(key), str):
+                raise bad(f"targets[{i}][{key!r}] must be a string, got {target.get(key)!r}")
+        if target.get("met") not in (True, False, None):
+            raise bad(f"targets[{i}]['met'] must be true, false or null, "
+                      f"got {target.get('met')!r}")
+        if target.get("value") is not None and not _is_number(target["value"]):
+            raise bad(f"targets[{i}]['value'] must be a number or null, "
+                      f"got {target['value']!r}")
+    for i, run in enumerate(record["runs"]):
+        if not isinstance(run, Mapping):
+            raise bad(f"runs[{i}] must be an object, got {run!r}")
+        for key in ("contender", "config"):
+            if not isinstance(run.get(key), str):
+                raise bad(f"runs[{i}][{key!r}] must be a string, got {run.get(key)!r}")
+        for key in _RUN_LISTS:
+            values = run.get(key, [])
+            if not isinstance(values, list) or not all(map(_is_number, values)):
+                raise bad(f"runs[{i}][{key!r}] must be a list of numbers, got {values!r}")
+        if not isinstance(run.get("extra", {}), Mapping):
+            raise bad(f"runs[{i}]['extra'] must be an object, got {run.get('extra')!r}")
+    return dict(record)
+
+
+def read_benchmark(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """Read a benchmark's recorded run, or ``None`` when no run is recorded.
+
+    The benchmarks (``benchmarks/bench_*.py``) each write their last run to one JSON
+    file, ``benchmarks/results/<name>.json``, with ``benchmarks/_record.py``: the date,
+    the command, the machine and its load average, the versions of the packages, the
+    issue's targets (``measure``, ``result``, ``value``, ``target``, ``met``) and every
+    run of every contender (``contender``, ``config``, and per repeat ``seconds``,
+    ``cpu`` and ``peak_mib``, with more numbers in ``extra``). This reads such a file
+    without importing the benchmarks, and checks its layout.
+
+    Parameters
+    ----------
+    path
+        The JSON file, e.g. ``"../benchmarks/results/pyramid.json"`` from a chapter.
+
+    Returns
+    -------
+    dict or None
+        The record, as the JSON holds it; ``None`` if there is no file at ``path``.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a string or path.
+    ValueError
+        If ``path`` is not a file, not JSON, or not a record of format 1 (a key missing
+        or of the wrong type; the message names it).
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> read_benchmark(folder / "pyramid.json") is None
+    True
+    >>> record = {"format": 1, "benchmark": "demo", "title": "a demo",
+    ...           "date": "2026-01-01T00:00:00+00:00", "command": "make bench",
+    ...           "machine": {}, "versions": {}, "targets": [], "runs": []}
+    >>> _ = (folder / "demo.json").write_text(json.dumps(record))
+    >>> read_benchmark(folder / "demo.json")["title"]
+    'a demo'
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a string or path, got {type(path)!r}")
+    file = Path(path)
+    if not file.exists():
+        return None
+    if not file.is_file():
+        raise ValueError(f"path={str(file)!r} must be a benchmark's JSON file, "
+                         "not a folder")
+    try:
+        record = json.loads(file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{file} is not a benchmark record: it is not JSON ({error})") from None
+    return _check_record(record, str(file))
+
+
+def _date(text: str) -> str:
+    """An ISO date and time as ``2026-12-02 18:40 UTC`` (the text itself if it is not one)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if when.utcoffset() is not None:
+        return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def _number(value: object, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if _is_number(value) else "—"
+
+
+class BenchmarkTable:
+    """A table of a recorded benchmark run, shown as HTML in a notebook and a book page.
+
+    :func:`benchmark_table` makes it. ``str(table)`` (and its ``repr``, what a plain
+    console prints) is the same table as aligned text.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        The column headings.
+    rows : tuple of tuple of str
+        The cells, one tuple per row, as printed.
+    note : str
+        A sentence shown instead of the table when there are no rows.
+    """
+
+    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[str]],
+                 note: str = "") -> None:
+        self.columns = tuple(columns)
+        self.rows = tuple(tuple(row) for row in rows)
+        self.note = note
+
+    def _repr_html_(self) -> str:
+        if not self.rows:
+            return f"<p>{html.escape(self.note)}</p>"
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+            for row in self.rows)
+        return (f'<table class="table"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
+
+    def __str__(self) -> str:
+        if not self.rows:
+            return self.note
+        widths = [max(len(c), *(len(row[i]) for row in self.rows))
+                  for i, c in enumerate(self.columns)]
+        lines = [self.columns, tuple("-" * w for w in widths), *self.rows]
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
+                         .rstrip() for line in lines)
+
+    __repr__ = __str__
+
+
+def _run_rows(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    machine = record["machine"]
+    memory = machine.get("memory_gib")
+    cores = machine.get("cores")
+    rows = [
+        ("date", _date(record["date"])),
+        ("command", record["command"]),
+        ("task", record["title"]),
+    ]
+    if _is_number(record.get("seconds")):
+        rows.append(("whole run", f"{record['seconds'] / 60:.1f} min, inputs included"))
+    rows.append(("machine", ", ".join([
+        f"{cores} cores" if cores is not None else "cores unknown",
+        f"{memory} GiB of memory" if memory is not None else "memory unknown",
+        str(machine.get("cpu", "CPU unknown")),
+    ])))
+    if machine.get("system") or machine.get("python"):
+        rows.append(("system", ", ".join(
+            str(part) for part in (machine.get("system"),
+                                   machine.get("python") and f"Python {machine['python']}")
+            if part)))
+    loads = machine.get("load_average")
+    if isinstance(loads, list) and len(loads) == 2:
+        start, end = (", ".join(_number(x) for x in load) if isinstance(load, list) else "—"
+                      for load in loads)
+        rows.append(("load average (1, 5, 15 min)", f"{start} at the start; {end} at the end"))
+    if record["versions"]:
+        rows.append(("versions", ", ".join(f"{name} {version}" for name, version
+                                           in record["versions"].items())))
+    return rows
+
+
+def _extra_values(run: Mapping[str, Any], key: str) -> list[float]:
+    """``run``'s numbers under ``key`` (in ``extra`` or beside it): a list, or one number."""
+    value = run.get("extra", {}).get(key, run.get(key))
+    values = value if isinstance(value, list) else [value]
+    return [float(v) for v in values if _is_number(v)]
+
+
+def _mb_per_cpu_second(run: Mapping[str, Any]) -> list[float]:
+    """Each repeat's megabytes (MB/s times seconds) per second of CPU time."""
+    values = _extra_values(run, "mb_per_s"), run["seconds"], run.get("cpu", [])
+    if len({len(v) for v in values}) != 1:
+        return []  # not one of each per repeat
+    return [mbps * seconds / cpu for mbps, seconds, cpu in zip(*values, strict=True)
+            if cpu > 0]
+
+
+def benchmark_table(record: Mapping[str, Any] | None, which: str = "targets") -> BenchmarkTable:
+    """One table of a recorded benchmark run, to show in a notebook or a page.
+
+    Parameters
+    ----------
+    record
+        A record from :func:`read_benchmark` (or a dict of the same layout), or ``None``
+        for a benchmark with no recorded run: the table then says so.
+    which
+        ``"targets"``: the issue's targets, one row each (measure, result, target, met).
+        ``"run"``: how the run was made (date, command, task, machine, load average,
+        versions). ``"runs"``: every contender in every configuration (repeats, best
+        wall and CPU time, highest peak memory, best MB/s where recorded).
+
+    Returns
+    -------
+    BenchmarkTable
+        Shown as an HTML table by Jupyter; ``str()`` gives aligned text.
+
+    Raises
+    ------
+    TypeError
+        If ``which`` is not a string.
+    ValueError
+        If ``which`` is not one of the three, or ``record`` is not a benchmark record.
+
+    Examples
+    --------
+    >>> record = {"format": 1, "benchmark": "demo", "title": "a demo",
+    ...           "date": "2026-01-01T00:00:00+00:00", "command": "make bench",
+    ...           "machine": {"cores": 2}, "versions": {"zarr": "3.1.6"},
+    ...           "targets": [{"measure": "speed", "result": "1.2x", "value": 1.2,
+    ...                        "target": ">= 1.0x", "met": True}],
+    ...           "runs": []}
+    >>> print(benchmark_table(record))
+    measure  result  target   met
+    -------  ------  -------  ---
+    speed    1.2x    >= 1.0x  yes
+    >>> print(benchmark_table(None))
+    No run of this benchmark is recorded.
+    """
+    if not isinstance(which, str):
+        raise TypeError(f"which must be a string, got {type(which)!r}")
+    kinds = ("targets", "run", "runs")
+    if which not in kinds:
+        raise ValueError(f"which={which!r} must be one of {kinds}")
+    if record is None:
+        return BenchmarkTable((), (), _NO_RUN)
+    record = _check_record(record, "record")
+    if which == "run":
+        return BenchmarkTable(("of the run", "as recorded"), _run_rows(record))
+    if which == "targets":
+        met = {True: "yes", False: "no", None: "not measured"}
+        return BenchmarkTable(
+            ("measure", "result", "target", "met"),
+            [(t["measure"], t["result"], t["target"], met[t.get("met")])
+             for t in record["targets"]],
+            "This run recorded no targets.")
+    with_mbps = any(_extra_values(run, "mb_per_s") for run in record["runs"])
+    columns = ["contender", "configuration", "repeats", "best time (s)", "best CPU (s)",
+               "highest peak RSS (MiB)"] + (["best MB/s"] if with_mbps else [])
+    rows = []
+    for run in record["runs"]:
+        seconds, cpu, peak = (run.get(key, []) for key in _RUN_LISTS)
+        row = [run["contender"], run["config"], str(len(seconds)) if seconds else "failed",
+               _number(min(seconds, default=None)), _number(min(cpu, default=None)),
+               _number(max(peak, default=None), 0)]
+        if with_mbps:
+            row.append(_number(max(_extra_values(run, "mb_per_s"), default=None), 0))
+        rows.append(row)
+    return BenchmarkTable(columns, rows, "This run recorded no runs.")
+
+
+def plot_benchmark(record: Mapping[str, Any] | None, *, title: str | None = None) -> Figure:
+    """Draw every run of a recorded benchmark: time, CPU time and peak memory.
+
+    One panel per measure the record holds: the wall time and the CPU time in seconds
+    (or, when every run carries ``mb_per_s``, the throughput in MB/s and the MB per
+    CPU-second) and the peak resident memory (RSS). In each panel the configurations are
+    groups along x and the contenders bars of one colour each: a bar is the value the
+    benchmark's table reports (the best time, the best throughput, the *highest* peak)
+    and a dot is each repeat, so the spread between runs shows. A panel whose values
+    span more than a factor of 30 has a logarithmic axis.
+
+    Parameters
+    ----------
+    record
+        A record from :func:`read_benchmark` (or a dict of the same layout), or ``None``
+        for a benchmark with no recorded run: the figure then says so, and draws nothing
+        else.
+    title
+        The figure's title. Default: the record's ``title`` and date.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; its axes are the panels, top to bottom, each with one bar container
+        per contender (labelled with the contender's name).
+
+    Raises
+    ------
+    TypeError
+        If ``title`` is not a string or None.
+    ValueError
+        If ``record`` is not a benchmark record.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> record = {"format": 1, "benchmark": "demo", "title": "a demo",
+    ...           "date": "2026-01-01T00:00:00+00:00", "command": "make bench",
+    ...           "machine": {}, "versions": {}, "targets": [], "runs": [
+    ...     {"contender": "ours", "config": "small", "seconds": [2.1, 2.3],
+    ...      "cpu": [3.0, 3.1], "peak_mib": [210, 215]},
+    ...     {"contender": "theirs", "config": "small", "seconds": [2.6, 2.5],
+    ...      "cpu": [4.0, 4.2], "peak_mib": [300, 290]}]}
+    >>> fig = plot_benchmark(record)
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['wall time (s)', 'CPU time (s)', 'peak RSS (MiB)']
+    >>> [float(bar.get_height()) for bar in fig.axes[0].containers[0]]
+    [2.1]
+    >>> plt.close(fig)
+    """
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string or None, got {type(title)!r}")
+    if record is None:
+        fig, ax = plt.subplots(figsize=(8.0, 1.6))
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, _NO_RUN + "\nRun it (make bench) to record one.",
+                ha="center", va="center", fontsize=11, transform=ax.transAxes)
+        if title is not None:
+            ax.set_title(title)
+        return fig
+    record = _check_record(record, "record")
+    runs = [run for run in record["runs"] if run.get("seconds")]
+    # (label, the repeats of a run, the reduction a bar shows)
+    measures: list[tuple[str, Any, Any]] = []
+    throughput = bool(runs) and all(_extra_values(run, "mb_per_s") for run in runs)
+    if throughput:
+        measures.append(("MB/s (higher is better)",
+                         lambda run: _extra_values(run, "mb_per_s"), max))
+    else:
+        measures.append(("wall time (s)", lambda run: run["seconds"], min))
+    if any(run.get("cpu") for run in runs) and throughput:
+        # Contenders may write different amounts (a part of the stream): per CPU-second.
+        measures.append(("MB per CPU-second", _mb_per_cpu_second, max))
+    elif any(run.get("cpu") for run in runs):
+        measures.append(("CPU time (s)", lambda run: run.get("cpu", []), min))
+    if any(run.get("peak_mib") for run in runs):
+        measures.append(("peak RSS (MiB)", lambda run: run.get("peak_mib", []), max))
+
+    configs = list(dict.fromkeys(run["config"] for run in runs))
+    contenders = list(dict.fromkeys(run["contender"] for run in runs))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    width = 0.8 / max(len(contenders), 1)
+    # Each group centred on its configuration, with the contenders it has, in order.
+    in_config = {config: [c for c in contenders
+                          if any(r["config"] == config and r["contender"] == c for r in runs)]
+                 for config in configs}
+    fig, axes = plt.subplots(len(measures), 1, figsize=(8.0, 0.6 + 2.4 * len(measures)),
+                             sharex=True, squeeze=False)
+    for ax, (label, values_of, best) in zip(axes[:, 0], measures, strict=True):
+        shown: list[float] = []
+        for k, contender in enumerate(contenders):
+            xs, heights = [], []
+            for run in runs:
+                values = values_of(run)
+                if run["contender"] != contender or not values:
+                    continue
+                group = in_config[run["config"]]
+                x = (configs.index(run["config"])
+                     + (group.index(contender) - (len(group) - 1) / 2) * width)
+                xs.append(x)
+                heights.append(best(values))
+                ax.plot([x] * len(values), values, linestyle="none", marker="o",
+                        markersize=3.5, color="0.15", zorder=3)
+                shown += values
+            ax.bar(xs, heights, width=width * 0.9, color=colors[k % len(colors)],
+                   label=contender)
+        positive = [v for v in shown if v > 0]
+        if positive and max(positive) > 30 * min(positive):
+            ax.set_yscale("log")
+        ax.set_ylabel(label)
+        ax.grid(True, axis="y", alpha=0.3)
+    last = axes[-1, 0]
+    last.set_xticks(range(len(configs)), configs, fontsize=8)
+    last.set_xlim(-0.5, len(configs) - 0.5)
+    axes[0, 0].plot([], [], linestyle="none", marker="o", markersize=3.5, color="0.15",
+                    label="each repeat")
+    axes[0, 0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle(title if title is not None
+                 else f"{record['title']}\n(recorded {_date(record['date'])})", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -47,11 +47,12 @@ def notebook_files() -> list[Path]:
 
 
 #: Notebook pages of the back matter that show a tool at work instead of teaching a lesson
-#: (book/cli.md, the command line; book/other_tools.md, other readers on our images). They
-#: have what every chapter has — learning objectives,
-#: prerequisites, a time to learn, figures, key points, what's next — except exercises: so
-#: no exercise minutes in their time to learn, no check cells and no solutions.
-APPENDICES = frozenset({"cli", "other_tools"})
+#: (book/cli.md, the command line; book/other_tools.md, other readers on our images;
+#: book/benchmarks.md, the recorded benchmark runs). They have what every chapter has —
+#: learning objectives, prerequisites, a time to learn, figures, key points, what's next —
+#: except exercises: so no exercise minutes in their time to learn, no check cells and no
+#: solutions.
+APPENDICES = frozenset({"benchmarks", "cli", "other_tools"})
 
 
 def git_status() -> str | None:

@@ -1918,3 +1918,212 @@ def test_time_by_latency_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         plot_time_by_latency(*args, **kwargs)
     assert plt.get_fignums() == []
+
+
+# ------------------------------------------------ recorded benchmarks (the appendix)
+
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from data_helpers.plotting import (  # noqa: E402
+    BenchmarkTable,
+    benchmark_table,
+    plot_benchmark,
+    read_benchmark,
+)
+
+
+def _recorder(monkeypatch):
+    """benchmarks/_record.py, the module that writes the files (not a package: by path)."""
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "_record.py"
+    spec = importlib.util.spec_from_file_location("_bench_record", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclasses look it up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def recorded(tmp_path, monkeypatch):
+    """A results folder with one record written by benchmarks/_record.py itself."""
+    record = _recorder(monkeypatch)
+    runs = [
+        record.Run("ours", "small", [2.0, 2.5], [3.0, 3.2], [200.0, 210.0],
+                   {"mb_per_s": [265.0, 212.0]}),
+        record.Run("theirs", "small", [4.0, 3.5], [5.0, 5.5], [300.0, 320.0],
+                   {"mb_per_s": [132.5, 151.4]}),
+        record.Run("ours", "large", [8.0], [12.0], [205.0], {"mb_per_s": [265.0]}),
+        record.Run("broken", "small"),  # a contender that failed: no repeats
+    ]
+    targets = [
+        record.Target("speed", "1.75x (2.00 s vs 3.50 s)", 1.75, ">= 1.0x", True),
+        record.Target("memory", "210 MiB", 210.0, "< 200 MiB", False),
+        record.Target("zarrs", "not run", None, "-", None),
+    ]
+    path = record.save("demo", title="a demo run", targets=targets, runs=runs,
+                       packages=["numpy", "not-a-package"], load_at_start=(0.5, 0.25, 0.0),
+                       seconds=125.0, command="make bench", results=tmp_path)
+    return path
+
+
+def test_read_benchmark_reads_what_the_benchmarks_write(recorded):
+    record = read_benchmark(recorded)
+    assert record == json.loads(recorded.read_text())
+    assert record["benchmark"] == "demo"
+    assert read_benchmark(str(recorded)) == record
+
+
+def test_read_benchmark_without_a_file_is_none(tmp_path):
+    assert read_benchmark(tmp_path / "pyramid.json") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("{not json", r"is not JSON"),
+        ("[1, 2]", r"expected a JSON object, got list"),
+        ('{"format": 2}', r"its format is 2, expected 1"),
+        ('{"benchmark": "x"}', r"its format is None, expected 1"),
+    ],
+)
+def test_read_benchmark_refuses_other_files(tmp_path, text, match):
+    path = tmp_path / "writer.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        read_benchmark(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda r: r.pop("date"), r"'date' must be a string, got None"),
+        (lambda r: r.update(machine=[]), r"'machine' must be an object"),
+        (lambda r: r.update(runs={}), r"'runs' must be a list"),
+        (lambda r: r["targets"][0].update(met="yes"), r"targets\[0\]\['met'\] must be"),
+        (lambda r: r["targets"][1].update(value="210"), r"targets\[1\]\['value'\] must"),
+        (lambda r: r["targets"][2].pop("target"), r"targets\[2\]\['target'\] must be"),
+        (lambda r: r["runs"][0].update(seconds=[1, "2"]),
+         r"runs\[0\]\['seconds'\] must be a list of numbers"),
+        (lambda r: r["runs"][1].update(peak_mib=300), r"runs\[1\]\['peak_mib'\] must be"),
+        (lambda r: r["runs"][2].pop("contender"), r"runs\[2\]\['contender'\] must be"),
+        (lambda r: r["runs"][0].update(extra=[1]), r"runs\[0\]\['extra'\] must be"),
+    ],
+)
+def test_read_benchmark_names_what_is_wrong(recorded, change, match):
+    record = json.loads(recorded.read_text())
+    change(record)
+    recorded.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=rf"demo\.json is not a benchmark record.*{match}"):
+        read_benchmark(recorded)
+    with pytest.raises(ValueError, match=rf"^record is not a benchmark record.*{match}"):
+        plot_benchmark(record)
+    assert plt.get_fignums() == []
+
+
+def test_read_benchmark_refuses_a_folder_and_a_non_path(tmp_path):
+    (tmp_path / "pyramid.json").mkdir()
+    with pytest.raises(ValueError, match=r"must be a benchmark's JSON file, not a folder"):
+        read_benchmark(tmp_path / "pyramid.json")
+    with pytest.raises(TypeError, match=r"path must be a string or path"):
+        read_benchmark(3)
+
+
+def test_benchmark_tables_show_the_record(recorded):
+    record = read_benchmark(recorded)
+    targets = benchmark_table(record)
+    assert isinstance(targets, BenchmarkTable)
+    assert targets.columns == ("measure", "result", "target", "met")
+    assert targets.rows == (
+        ("speed", "1.75x (2.00 s vs 3.50 s)", ">= 1.0x", "yes"),
+        ("memory", "210 MiB", "< 200 MiB", "no"),
+        ("zarrs", "not run", "-", "not measured"),
+    )
+    run = dict(benchmark_table(record, "run").rows)
+    assert run["command"] == "make bench"
+    assert run["date"].endswith(" UTC") and run["date"][:10] == record["date"][:10]
+    assert run["load average (1, 5, 15 min)"].startswith("0.50, 0.25, 0.00 at the start; ")
+    assert run["machine"].startswith(f"{record['machine']['cores']} cores, ")
+    assert run["versions"] == f"numpy {np.__version__}"  # a missing package left out
+    assert run["whole run"].startswith("2.1 min")
+    runs = benchmark_table(record, "runs")
+    assert runs.columns[-1] == "best MB/s"
+    assert runs.rows[0] == ("ours", "small", "2", "2.00", "3.00", "210", "265")
+    assert runs.rows[3][2:] == ("failed", "—", "—", "—", "—")
+
+
+def test_benchmark_table_as_html_and_text(recorded):
+    table = benchmark_table(read_benchmark(recorded))
+    page = table._repr_html_()
+    assert page.startswith('<table class="table"><thead><tr><th>measure</th>')
+    assert "<td>&gt;= 1.0x</td>" in page  # escaped
+    lines = str(table).splitlines()
+    assert lines[0].split() == ["measure", "result", "target", "met"]
+    assert lines[2].split()[0] == "speed" and lines[2].endswith("yes")
+    assert repr(table) == str(table)
+
+
+def test_benchmark_table_without_a_run_says_so():
+    table = benchmark_table(None, "run")
+    assert table.rows == ()
+    assert str(table) == "No run of this benchmark is recorded."
+    assert table._repr_html_() == "<p>No run of this benchmark is recorded.</p>"
+
+
+@pytest.mark.parametrize(
+    ("which", "error", "match"),
+    [("machine", ValueError, r"which='machine' must be one of \('targets', 'run', 'runs'\)"),
+     (2, TypeError, r"which must be a string")],
+)
+def test_benchmark_table_rejects_bad_which(which, error, match):
+    with pytest.raises(error, match=match):
+        benchmark_table(None, which)
+
+
+def test_plot_benchmark_draws_every_repeat_and_the_best(recorded):
+    record = read_benchmark(recorded)
+    fig = plot_benchmark(record)
+    assert isinstance(fig, Figure)
+    throughput, per_cpu, memory = fig.axes
+    assert throughput.get_ylabel() == "MB/s (higher is better)"
+    assert per_cpu.get_ylabel() == "MB per CPU-second"
+    assert memory.get_ylabel() == "peak RSS (MiB)"
+    # One bar container per contender that ran ("broken" has none), in record order.
+    assert [c.get_label() for c in throughput.containers] == ["ours", "theirs"]
+    ours, theirs = throughput.containers
+    assert [float(b.get_height()) for b in ours] == [265.0, 265.0]  # the best, each config
+    assert [float(b.get_height()) for b in theirs] == [151.4]
+    assert [float(b.get_height()) for b in memory.containers[1]] == [320.0]  # the highest
+    # MB per CPU-second: MB/s x seconds / CPU seconds, the best repeat.
+    assert float(per_cpu.containers[0][0].get_height()) == pytest.approx(265.0 * 2.0 / 3.0)
+    # A dot per repeat: 2 + 2 + 1 values, in each panel.
+    dots = [line for line in memory.lines if line.get_marker() == "o"]
+    assert sorted(v for line in dots for v in line.get_ydata()) == [
+        200.0, 205.0, 210.0, 300.0, 320.0]
+    assert [t.get_text() for t in memory.get_xticklabels()] == ["small", "large"]
+    assert fig._suptitle.get_text().startswith("a demo run\n(recorded ")
+
+
+def test_plot_benchmark_times_without_throughput(recorded):
+    record = read_benchmark(recorded)
+    for run in record["runs"]:
+        run["extra"] = {}
+        run["peak_mib"] = []
+    fig = plot_benchmark(record, title="no MB/s")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["wall time (s)", "CPU time (s)"]
+    assert [float(b.get_height()) for b in fig.axes[0].containers[1]] == [3.5]  # the least
+    assert fig._suptitle.get_text() == "no MB/s"
+
+
+def test_plot_benchmark_without_a_run_says_so():
+    fig = plot_benchmark(None)
+    (ax,) = fig.axes
+    assert not ax.axison
+    assert ax.texts[0].get_text().startswith("No run of this benchmark is recorded.")
+
+
+def test_plot_benchmark_rejects_a_bad_title(recorded):
+    with pytest.raises(TypeError, match=r"title must be a string or None"):
+        plot_benchmark(read_benchmark(recorded), title=3)
+    assert plt.get_fignums() == []
