@@ -45,8 +45,9 @@ serve:
 
 # The speed and memory benchmarks (benchmarks/README.md), each in its own environment:
 # the locked requirements, the package, and the peers it is measured against. They write
-# benchmarks/results/*.json, which the book's benchmarks appendix shows. About 25 minutes;
-# run it on a quiet machine. PYRAMID_ARGS and WRITER_ARGS pass options to each script.
+# benchmarks/results/*.json, which the book's benchmarks appendix shows. About 5 minutes (10
+# the first time, with the environments and input volumes to make) on 2 cores; run it on
+# a quiet machine. PYRAMID_ARGS and WRITER_ARGS pass options to each script.
 BENCH_PYRAMID := benchmarks/.venv-pyramid
 BENCH_WRITER  := benchmarks/.venv
 PYRAMID_ARGS  ?= --repeat 3
