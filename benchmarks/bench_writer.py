@@ -12,8 +12,10 @@ Run it from the repository root in the benchmark environment (see README.md):
 
     benchmarks/.venv/bin/python benchmarks/bench_writer.py
 
-Every store is written under ``benchmarks/_work`` (or ``--work``) and deleted after
-its run. Timings stop when the contender's ``close`` returns: the data is then in the
+Every run is a fresh Python process (the frames are saved once to ``frames.npy`` in
+the work folder and loaded before the clock starts, after an untimed warm-up run on two
+time-chunks), so no contender's leftover threads run during another's. Every store is
+written under ``benchmarks/_work`` (or ``--work``) and deleted after its run. Timings stop when the contender's ``close`` returns: the data is then in the
 operating system's page cache, not necessarily on the device (no contender fsyncs).
 Between runs the page cache is written back (``os.sync``) outside the timed region.
 """
@@ -23,9 +25,11 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -212,6 +216,42 @@ def time_once(
     return seconds, cpu, used.nbytes / 1e6
 
 
+def child(args: argparse.Namespace) -> None:
+    """Run one contender once in this fresh process and print its numbers as JSON.
+
+    Why a process of its own: contenders leave threads behind (zarrs' and
+    acquire-zarr's pools), which in a shared process ran, and counted as CPU time,
+    during the next contender's run. The frames come from the file the parent wrote;
+    an untimed warm-up run on the first two time-chunks does the imports and first-use
+    set-up before the clock starts.
+    """
+    name, compression, multiscale, frames_file = args.child
+    config = Config(None if compression == "none" else compression, multiscale == "1")
+    contender = next(c for c in contenders(args) if c.name == name)
+    frames = np.load(frames_file)
+    with zarr.config.set(zarr_options(args.zarr_config)):
+        with scratch(args.work, "warm-up.zarr") as path:
+            contender.run(frames[: 2 * frames_per_chunk()], config, path)
+        seconds, cpu, megabytes = time_once(contender, frames, config, args.work)
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "megabytes": megabytes}))
+
+
+def time_in_process(
+    contender: Contender, frames_file: Path, config: Config, argv: list[str]
+) -> tuple[float, float, float]:
+    """`time_once` in a fresh Python process (see `child`)."""
+    flag = ("none" if config.compression is None else config.compression,
+            "1" if config.multiscale else "0")
+    done = subprocess.run(
+        [sys.executable, __file__, *argv, "--child", contender.name, *flag, str(frames_file)],
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"{contender.name} ({config.label}) failed:\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["seconds"], result["cpu"], result["megabytes"]
+
+
 def contenders(args: argparse.Namespace) -> list[Contender]:
     found = [
         Contender("disk (one file)", disk_one_file),
@@ -255,6 +295,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scratch directory for the stores (default benchmarks/_work)")
     parser.add_argument("--no-record", dest="record", action="store_false",
                         help="do not write benchmarks/results/writer.json")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -269,6 +310,10 @@ def zarr_options(pairs: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     load_at_start, run_start = os.getloadavg(), time.perf_counter()
     args = parse_args(argv)
+    if args.child:
+        child(args)
+        return
+    child_argv = list(sys.argv[1:] if argv is None else argv)
     console = Console(width=150)  # the table is wide: never squeeze it to a pipe's 80
     args.work.mkdir(parents=True, exist_ok=True)
     configs = [Config(c, m) for c in COMPRESSIONS for m in (False, True)]
@@ -281,7 +326,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{load_at_start[0]:.1f}; zarr {zarr.__version__}"
         + (f"; zarr config {options}" if options else "")
     )
-    frames = make_frames(args.frames)
+    frames_file = args.work / "frames.npy"
+    np.save(frames_file, make_frames(args.frames))  # made once, read by every run
 
     results: dict[tuple[str, str], list[float]] = {}
     cpu_results: dict[tuple[str, str], list[float]] = {}
@@ -295,7 +341,8 @@ def main(argv: list[str] | None = None) -> None:
                         contender.once and repeat
                     ):
                         continue
-                    seconds, cpu, megabytes = time_once(contender, frames, config, args.work)
+                    seconds, cpu, megabytes = time_in_process(contender, frames_file, config,
+                                                              child_argv)
                     mbps, per_cpu = megabytes / seconds, megabytes / cpu
                     key = (config.label, contender.name)
                     results.setdefault(key, []).append(mbps)
@@ -326,6 +373,7 @@ def main(argv: list[str] | None = None) -> None:
             load_at_start=load_at_start, seconds=time.perf_counter() - run_start,
         )
         console.print(f"recorded in {path}")
+    frames_file.unlink()
 
 
 def _ratio(numerator: list[float] | None, denominator: list[float] | None
