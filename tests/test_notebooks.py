@@ -177,6 +177,10 @@ def _site_text(html_dir: Path) -> dict[Path, str]:
     for path in html_dir.rglob("*"):
         if not path.is_file():
             continue
+        if any(part.endswith(".zarr") for part in path.relative_to(html_dir).parts):
+            # The viewer's image data: its zarr.json may spell a shape and a dtype as a
+            # solution does ("shape=(256, 256), data_type=..."), but it is no text.
+            continue
         try:
             raw = path.read_text()
         except UnicodeDecodeError:
