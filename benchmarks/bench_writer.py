@@ -15,8 +15,9 @@ Run it from the repository root in the benchmark environment (see README.md):
 Every run is a fresh Python process (the frames are saved once to ``frames.npy`` in
 the work folder and loaded before the clock starts, after an untimed warm-up run on two
 time-chunks), so no contender's leftover threads run during another's. Every store is
-written under ``benchmarks/_work`` (or ``--work``) and deleted after its run. Timings stop when the contender's ``close`` returns: the data is then in the
-operating system's page cache, not necessarily on the device (no contender fsyncs).
+written under ``benchmarks/_work`` (or ``--work``) and deleted after its run. Timings
+stop when the contender's ``close`` returns: the data is then in the operating system's
+page cache, not necessarily on the device (no contender fsyncs).
 Between runs the page cache is written back (``os.sync``) outside the timed region.
 """
 
