@@ -506,12 +506,8 @@ def _fused_levels(levels: Sequence[zarr.Array[Any]],
                for b, f, n in zip(finer, factors, levels[k - 1].shape, strict=True)):
             break
         rows = _slab_rows(levels[: k + 1], level_factors[:k])
-        blocks_per_row = math.prod(math.ceil(n / b) for n, b in zip(
-            levels[0].shape[1:], _blocks.write_blocks(levels[0])[1:], strict=True))
-        if rows < levels[0].shape[0] and (
-            rows // _blocks.write_blocks(levels[0])[0] * blocks_per_row
-            > _blocks.BLOCKS_PER_GRAPH
-        ):
+        if (rows < levels[0].shape[0]
+                and _block_count(levels[0], rows=rows) > _blocks.BLOCKS_PER_GRAPH):
             break
         fused = k
     return fused
